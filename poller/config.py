@@ -1,0 +1,185 @@
+"""Settings from defaults, `poller.toml` and the environment (env wins), validated into one frozen value."""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from poller.errors import ConfigError
+
+DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
+UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, None: 1}
+
+
+def parse_duration(text: str | int | float, name: str) -> float:
+    """'15m', '1h', '90s', '3600' → seconds."""
+    if isinstance(text, int | float) and not isinstance(text, bool):
+        return float(text)
+    match = DURATION.match(str(text))
+    if not match:
+        raise ConfigError(f"{name}: {text!r} is not a duration (examples: 90s, 15m, 1h)")
+    return float(match.group(1)) * UNITS[match.group(2)]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Settings:
+    db: str = "state/poller.db"
+    catalog: str = "AWS"
+    hubspot_access_token: str | None = field(default=None, repr=False)  # never printed
+    hubspot_base_url: str = "https://api.hubapi.com"
+    fallback_owner_id: str | None = None
+    deal_id_property: str | None = None  # a deal property holding the AWS opportunity id, instead of PartnerOpportunityIdentifier
+    hubspot_requests_per_10s: int = 50
+    pc_requests_per_second: float = 5.0
+    pc_daily_budget: int = 50_000  # this job's share of the account's 100,000 reads per rolling day
+    lookback: float = 900.0
+    sweep_period: float = 3600.0
+    run_time_budget: float = 600.0  # a cycle stops cleanly at a page boundary after this long
+    http_timeout: float = 30.0
+    retry_attempts: int = 5
+    score_change_threshold: int = 10
+    high_engagement_score: int = 80
+    conflict_reraise_hours: int = 24
+    muted_kinds: tuple[str, ...] = ()
+    due_hours: tuple[tuple[str, int], ...] = ()
+    priority: tuple[tuple[str, str], ...] = ()
+    partner_central_url: str | None = None
+    log_format: str = "text"
+
+    @property
+    def hubspot_configured(self) -> bool:
+        return bool(self.hubspot_access_token)
+
+
+# setting name → environment variable
+ENV = {
+    "db": "POLLER_DB",
+    "catalog": "POLLER_CATALOG",
+    "hubspot_access_token": "HUBSPOT_ACCESS_TOKEN",
+    "hubspot_base_url": "HUBSPOT_BASE_URL",
+    "fallback_owner_id": "POLLER_FALLBACK_OWNER_ID",
+    "deal_id_property": "POLLER_DEAL_ID_PROPERTY",
+    "hubspot_requests_per_10s": "POLLER_HUBSPOT_REQUESTS_PER_10S",
+    "pc_requests_per_second": "POLLER_PC_REQUESTS_PER_SECOND",
+    "pc_daily_budget": "POLLER_PC_DAILY_BUDGET",
+    "lookback": "POLLER_LOOKBACK",
+    "sweep_period": "POLLER_SWEEP_PERIOD",
+    "run_time_budget": "POLLER_RUN_TIME_BUDGET",
+    "http_timeout": "POLLER_HTTP_TIMEOUT",
+    "retry_attempts": "POLLER_RETRY_ATTEMPTS",
+    "score_change_threshold": "POLLER_SCORE_CHANGE_THRESHOLD",
+    "high_engagement_score": "POLLER_HIGH_ENGAGEMENT_SCORE",
+    "conflict_reraise_hours": "POLLER_CONFLICT_RERAISE_HOURS",
+    "muted_kinds": "POLLER_MUTED_KINDS",
+    "partner_central_url": "POLLER_PARTNER_CENTRAL_URL",
+    "log_format": "POLLER_LOG_FORMAT",
+}
+DURATIONS = {"lookback", "sweep_period", "run_time_budget", "http_timeout"}
+TOKEN_FILE_ENV = "HUBSPOT_ACCESS_TOKEN_FILE"
+CATALOGS = ("AWS", "Sandbox")
+LOG_FORMATS = ("text", "json")
+
+
+def _coerce(name: str, raw: Any, kinds: tuple[str, ...], priorities: tuple[str, ...]) -> Any:
+    """Turn a raw value from env (text) or TOML (typed) into the setting's type, or fail naming the setting."""
+    if name in DURATIONS:
+        value = parse_duration(raw, name)
+        if value < 0:
+            raise ConfigError(f"{name}: must not be negative")
+        return value
+    if name in {"hubspot_requests_per_10s", "pc_daily_budget", "retry_attempts", "score_change_threshold",
+                "high_engagement_score", "conflict_reraise_hours"}:
+        try:
+            value = int(str(raw).strip()) if not isinstance(raw, bool) else None
+        except ValueError:
+            value = None
+        if value is None or value < 1:
+            raise ConfigError(f"{name}: expected a positive whole number, got {raw!r}")
+        return value
+    if name == "pc_requests_per_second":
+        try:
+            value = float(str(raw).strip())
+        except ValueError:
+            raise ConfigError(f"{name}: expected a number, got {raw!r}") from None
+        if not 0 < value <= 10:
+            raise ConfigError(f"{name}: must be above 0 and at most 10 (Partner Central allows 10 reads/s per account)")
+        return value
+    if name == "muted_kinds":
+        items = raw if isinstance(raw, list) else [p for p in str(raw).replace(",", " ").split() if p]
+        unknown = [k for k in items if k not in kinds]
+        if unknown:
+            raise ConfigError(f"{name}: unknown event kind {unknown[0]!r} (kinds: {', '.join(kinds)})")
+        return tuple(items)
+    if name in {"due_hours", "priority"}:
+        if not isinstance(raw, dict):
+            raise ConfigError(f"{name}: expected a table of event kind = value")
+        pairs = []
+        for kind, value in raw.items():
+            if kind not in kinds:
+                raise ConfigError(f"{name}.{kind}: unknown event kind")
+            if name == "due_hours" and (not isinstance(value, int) or isinstance(value, bool) or value < 1):
+                raise ConfigError(f"{name}.{kind}: expected a positive whole number of hours")
+            if name == "priority" and value not in priorities:
+                raise ConfigError(f"{name}.{kind}: expected one of {', '.join(priorities)}")
+            pairs.append((kind, value))
+        return tuple(sorted(pairs))
+    if not isinstance(raw, str):
+        raise ConfigError(f"{name}: expected text, got {type(raw).__name__}")
+    return raw.strip() or None
+
+
+def _validate(s: Settings) -> Settings:
+    if s.catalog not in CATALOGS:
+        raise ConfigError(f"catalog: {s.catalog!r} is not one of {', '.join(CATALOGS)} (POLLER_CATALOG)")
+    url = urlsplit(s.hubspot_base_url or "")
+    if url.scheme not in ("http", "https") or not url.netloc:
+        raise ConfigError(f"hubspot_base_url: {s.hubspot_base_url!r} is not an http(s) URL (HUBSPOT_BASE_URL)")
+    if s.log_format not in LOG_FORMATS:
+        raise ConfigError(f"log_format: expected one of {', '.join(LOG_FORMATS)}")
+    if s.fallback_owner_id is not None and not s.fallback_owner_id.isdigit():
+        raise ConfigError(f"fallback_owner_id: {s.fallback_owner_id!r} is not a HubSpot owner id (digits)")
+    if not s.db:
+        raise ConfigError("db: empty path (POLLER_DB)")
+    return s
+
+
+def load_settings(config_path: str | None = None, environ: dict[str, str] | None = None,
+                  overrides: dict[str, Any] | None = None) -> Settings:
+    """Defaults < poller.toml (`--config`, POLLER_CONFIG, or ./poller.toml if present) < environment < overrides."""
+    from poller.core.model import KINDS, PRIORITIES
+
+    env = os.environ if environ is None else environ
+    names = {f.name for f in fields(Settings)}
+    values: dict[str, Any] = {}
+    path = config_path or env.get("POLLER_CONFIG") or ("poller.toml" if Path("poller.toml").exists() else None)
+    if path:
+        try:
+            data = tomllib.loads(Path(path).read_text())
+        except FileNotFoundError:
+            raise ConfigError(f"config: file {path} not found") from None
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"config: {path} is not valid TOML ({exc})") from None
+        data = data.get("poller", data)  # accept a [poller] table or top-level keys
+        for key, raw in data.items():
+            if key not in names or key == "hubspot_access_token":
+                hint = " (tokens come from HUBSPOT_ACCESS_TOKEN or HUBSPOT_ACCESS_TOKEN_FILE)" \
+                    if key == "hubspot_access_token" else ""
+                raise ConfigError(f"{key}: unknown setting in {path}{hint}")
+            values[key] = _coerce(key, raw, KINDS, PRIORITIES)
+    for key, var in ENV.items():
+        if env.get(var) not in (None, ""):
+            values[key] = _coerce(key, env[var], KINDS, PRIORITIES)
+    if "hubspot_access_token" not in values and env.get(TOKEN_FILE_ENV):
+        try:
+            values["hubspot_access_token"] = Path(env[TOKEN_FILE_ENV]).read_text().strip() or None
+        except OSError as exc:
+            raise ConfigError(f"hubspot_access_token: cannot read {TOKEN_FILE_ENV} ({exc.strerror})") from None
+    for key, raw in (overrides or {}).items():
+        if raw is not None:
+            values[key] = raw
+    return _validate(Settings(**values))

@@ -1,0 +1,138 @@
+"""Partner Central adapter: a real boto3 `partnercentral-selling` client, paced, retried, errors mapped to ours."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import (
+    BotoCoreError,
+    ClientError,
+    ConnectionClosedError,
+    ConnectTimeoutError,
+    EndpointConnectionError,
+    NoCredentialsError,
+    ReadTimeoutError,
+)
+
+from poller.errors import FatalError, MalformedRecord, RetriableError
+from poller.pacing import RateGate
+from poller.retry import RetrySettings, call_with_retry
+
+log = logging.getLogger(__name__)
+
+HOST = "partner_central"
+PAGE_SIZE = 100
+RETRIABLE_CODES = {"ThrottlingException", "InternalServerException", "ServiceUnavailable", "RequestTimeout",
+                   "TooManyRequestsException", "429", "500", "502", "503", "504"}
+GONE_CODES = {"ResourceNotFoundException", "AccessDeniedException"}
+
+
+def make_client(*, timeout: float) -> Any:
+    """boto3 client; endpoint from boto3's own chain (AWS_ENDPOINT_URL_PARTNERCENTRAL_SELLING), botocore retries off."""
+    config = Config(retries={"total_max_attempts": 1}, connect_timeout=min(timeout, 10), read_timeout=timeout)
+    return boto3.client("partnercentral-selling", region_name="us-east-1", config=config)
+
+
+class PartnerCentral:
+    """The reads the cycle needs, each one paced by `gate`, counted by `count_call`, retried by `retry`."""
+
+    def __init__(self, client: Any, *, catalog: str, gate: RateGate, retry: RetrySettings,
+                 count_call: Callable[[str], None] = lambda op: None):
+        self.client = client
+        self.catalog = catalog
+        self.gate = gate
+        self.retry = retry
+        self.count_call = count_call
+
+    def _call(self, operation: str, **params: Any) -> dict[str, Any]:
+        method = getattr(self.client, _snake(operation))
+
+        def attempt() -> dict[str, Any]:
+            self.gate.wait()
+            self.count_call(operation)
+            try:
+                response = method(Catalog=self.catalog, **params)
+            except ClientError as exc:
+                code = exc.response.get("Error", {}).get("Code", "")
+                status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
+                if code in RETRIABLE_CODES or status >= 500 or status == 429:
+                    raise RetriableError(f"Partner Central {operation}: {code}") from exc
+                raise _Refused(operation, code, exc.response.get("Error", {}).get("Message", "")) from exc
+            except (EndpointConnectionError, ConnectionClosedError, ReadTimeoutError, ConnectTimeoutError) as exc:
+                raise RetriableError(f"Partner Central {operation}: {type(exc).__name__}") from exc
+            except NoCredentialsError as exc:
+                raise FatalError("Partner Central: no AWS credentials found (boto3 credential chain)") from exc
+            except BotoCoreError as exc:
+                raise FatalError(f"Partner Central {operation}: {exc}") from exc
+            response.pop("ResponseMetadata", None)
+            return response
+
+        try:
+            return call_with_retry(self.retry, attempt)
+        except RetriableError as exc:
+            raise FatalError(f"{exc} (still failing after retries)") from exc
+
+    def list_opportunities(self, since: str | None) -> Iterator[list[dict[str, Any]]]:
+        """Pages of opportunity summaries modified at or after `since` (all when None), oldest first."""
+        params: dict[str, Any] = {"MaxResults": PAGE_SIZE, "Sort": {"SortBy": "LastModifiedDate", "SortOrder": "ASCENDING"}}
+        if since:
+            params["LastModifiedDate"] = {"AfterLastModifiedDate": since}
+        yield from self._pages("ListOpportunities", "OpportunitySummaries", params)
+
+    def list_invitations(self) -> Iterator[list[dict[str, Any]]]:
+        """Pages of opportunity invitations received from AWS, newest first."""
+        params = {"ParticipantType": "RECEIVER", "PayloadType": ["OpportunityInvitation"], "MaxResults": PAGE_SIZE,
+                  "Sort": {"SortBy": "InvitationDate", "SortOrder": "DESCENDING"}}
+        yield from self._pages("ListEngagementInvitations", "EngagementInvitationSummaries", params)
+
+    def _pages(self, operation: str, key: str, params: dict[str, Any]) -> Iterator[list[dict[str, Any]]]:
+        token: str | None = None
+        seen: set[str] = set()
+        while True:
+            try:
+                response = self._call(operation, **params, **({"NextToken": token} if token else {}))
+            except _Refused as exc:
+                raise FatalError(str(exc)) from exc
+            yield list(response.get(key) or [])
+            token = response.get("NextToken") or None
+            if token is None:
+                return
+            if token in seen:  # a repeated token would loop forever
+                raise FatalError(f"Partner Central {operation}: the same NextToken came back twice")
+            seen.add(token)
+
+    def get_opportunity(self, opportunity_id: str) -> dict[str, Any] | None:
+        """The full opportunity, or None when it is gone or no longer visible to us."""
+        return self._get("GetOpportunity", Identifier=opportunity_id)
+
+    def get_aws_summary(self, opportunity_id: str) -> dict[str, Any] | None:
+        """AWS's view of the opportunity, or None before submission ("no AWS view yet" is not an error)."""
+        return self._get("GetAwsOpportunitySummary", RelatedOpportunityIdentifier=opportunity_id)
+
+    def get_invitation(self, invitation_id: str) -> dict[str, Any] | None:
+        return self._get("GetEngagementInvitation", Identifier=invitation_id)
+
+    def _get(self, operation: str, **params: Any) -> dict[str, Any] | None:
+        try:
+            return self._call(operation, **params)
+        except _Refused as exc:
+            if exc.code in GONE_CODES or (exc.code == "ValidationException" and operation == "GetAwsOpportunitySummary"):
+                return None
+            # Refused for this one record only: skip it and read it again next cycle, don't fail the cycle.
+            raise MalformedRecord(str(next(iter(params.values()))), str(exc)) from exc
+
+
+class _Refused(Exception):
+    """A 4xx the service will answer the same way again (not found, denied, invalid)."""
+
+    def __init__(self, operation: str, code: str, message: str):
+        super().__init__(f"Partner Central {operation}: {code}: {message}")
+        self.code = code
+
+
+def _snake(name: str) -> str:
+    return "".join("_" + c.lower() if c.isupper() else c for c in name).lstrip("_")

@@ -1,0 +1,297 @@
+"""A loopback Partner Central (awsJson 1.0) that an unmodified boto3 "partnercentral-selling" client talks to."""
+
+from __future__ import annotations
+
+import collections
+import copy
+import datetime as dt
+import re
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from poller.clock import utc_now
+from poller.simulators.partner_central_ops import ReadOperations
+from poller.simulators.partner_central_store import StoredInvitation, StoredOpportunity
+from poller.simulators.partner_central_validation import validate
+from poller.simulators.partner_central_wire import (
+    CATALOGS,
+    READ_OPERATIONS,
+    TARGET_PREFIX,
+    ServiceError,
+    deep_merge,
+    json_response,
+    normalize_times,
+    service_model,
+    shape,
+    to_datetime,
+    validation_error,
+    wire_time,
+)
+from poller.simulators.server import Call, LoopbackServer, Request, Response
+
+_OPPORTUNITY = shape("GetOpportunityResponse")
+_AWS_SUMMARY = shape("GetAwsOpportunitySummaryResponse")
+_INVITATION = shape("GetEngagementInvitationResponse")
+_OPPORTUNITY_ID = re.compile(r"O[0-9]{1,19}")
+_INVITATION_ID = re.compile(r"engi-[0-9a-z]{13}")
+_INVITATION_LIFETIME = dt.timedelta(days=15)  # AWS referrals expire when not accepted within 15 days
+
+
+def _real_monotonic() -> float:
+    # freezegun freezes time.monotonic, but the rate limit is about real elapsed time even inside a frozen test.
+    if hasattr(time, "clock_gettime"):
+        return time.clock_gettime(time.CLOCK_MONOTONIC)
+    return time.monotonic()  # pragma: no cover - non-Unix
+
+
+@dataclass(slots=True)
+class _Fault:
+    operation: str
+    error_type: str
+    remaining: int
+    status: int
+    message: str
+
+
+class PartnerCentralSimulator:
+    """Opportunities, AWS summaries and engagement invitations in memory, served over HTTP, with fault injection."""
+
+    def __init__(self, port: int = 0, *, reads_per_second: float | None = None,
+                 clock: Callable[[], dt.datetime] | None = None):
+        self._clock = clock or utc_now
+        self._reads_per_second = reads_per_second
+        self._recent_reads: collections.deque[float] = collections.deque()
+        self._lock = threading.RLock()
+        self._opportunities: dict[str, StoredOpportunity] = {}
+        self._invitations: dict[str, StoredInvitation] = {}
+        self._faults: list[_Fault] = []
+        self._operations = ReadOperations(self._opportunities, self._invitations).by_name()
+        self._known_operations = frozenset(service_model().operation_names)
+        self._server = LoopbackServer(self, port=port)
+
+    # --- lifecycle and call record
+
+    def start(self) -> PartnerCentralSimulator:
+        self._server.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.stop()
+
+    def __enter__(self) -> PartnerCentralSimulator:
+        return self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+    @property
+    def url(self) -> str:
+        return self._server.url
+
+    @property
+    def calls(self) -> list[Call]:
+        return self._server.calls
+
+    def operation_counts(self) -> collections.Counter[str]:
+        return collections.Counter(call.target.removeprefix(TARGET_PREFIX) for call in list(self._server.calls))
+
+    def reset_calls(self) -> None:
+        self._server.calls.clear()
+
+    # --- opportunities and AWS summaries
+
+    def put_opportunity(self, opportunity: dict[str, Any], aws_summary: dict[str, Any] | None = None, *,
+                        catalog: str = "AWS") -> str:
+        """Store (or replace) an opportunity in GetOpportunity shape; returns its Id."""
+        opportunity_id = opportunity.get("Id")
+        if not isinstance(opportunity_id, str) or not _OPPORTUNITY_ID.fullmatch(opportunity_id):
+            raise ValueError(f"an opportunity needs an Id like O1234567, got {opportunity_id!r}")
+        now = wire_time(self._now())
+        record = dict(opportunity)  # normalize_times below makes the deep copy
+        for key, default in (("Catalog", catalog), ("CreatedDate", now), ("LastModifiedDate", now),
+                             ("RelatedEntityIdentifiers", {})):
+            record.setdefault(key, default)
+        stored = StoredOpportunity(catalog=record["Catalog"], record=normalize_times(record, _OPPORTUNITY),
+                                   summary=self._summary(aws_summary))
+        stored.refresh()
+        with self._lock:
+            self._opportunities[opportunity_id] = stored
+        return opportunity_id
+
+    def update_opportunity(self, opportunity_id: str, changes: dict[str, Any], *, touch: bool = True) -> None:
+        """Deep-merge `changes`; touch=True moves LastModifiedDate strictly forward (an explicit value wins)."""
+        if changes.get("Id", opportunity_id) != opportunity_id:
+            raise ValueError("an opportunity's Id cannot change")
+        with self._lock:
+            stored = self._stored(opportunity_id)
+            record = copy.deepcopy(stored.record)  # merge into a copy, so a rejected change leaves no trace
+            deep_merge(record, changes)
+            if touch and "LastModifiedDate" not in changes:
+                record["LastModifiedDate"] = self._later_than(stored.modified)
+            for required in ("Id", "Catalog", "CreatedDate", "LastModifiedDate"):
+                if required not in record:
+                    raise ValueError(f"{required} cannot be removed (use malform() for a broken record)")
+            stored.record = normalize_times(record, _OPPORTUNITY)
+            stored.refresh()
+
+    def set_aws_summary(self, opportunity_id: str, summary: dict[str, Any] | None, *, touch: bool = False) -> None:
+        """Replace the AWS-side view (None = not submitted yet: GetAwsOpportunitySummary answers not-found)."""
+        with self._lock:
+            stored = self._stored(opportunity_id)
+            stored.summary = self._summary(summary)
+            if touch:
+                self._touch(stored)
+
+    def update_aws_summary(self, opportunity_id: str, changes: dict[str, Any], *, touch: bool = False) -> None:
+        """Deep-merge into the AWS summary; like the real service, this does not move LastModifiedDate by default."""
+        with self._lock:
+            stored = self._stored(opportunity_id)
+            summary = copy.deepcopy(stored.summary or {})
+            deep_merge(summary, changes)
+            stored.summary = self._summary(summary)
+            if touch:
+                self._touch(stored)
+
+    def remove_opportunity(self, opportunity_id: str) -> None:
+        with self._lock:
+            self._stored(opportunity_id)
+            del self._opportunities[opportunity_id]
+
+    def opportunity(self, opportunity_id: str) -> dict[str, Any]:
+        """A deep copy of the stored record (timestamps as wire strings)."""
+        with self._lock:
+            return copy.deepcopy(self._stored(opportunity_id).record)
+
+    def aws_summary(self, opportunity_id: str) -> dict[str, Any] | None:
+        with self._lock:
+            return copy.deepcopy(self._stored(opportunity_id).summary)
+
+    # --- engagement invitations
+
+    def put_invitation(self, invitation: dict[str, Any], *, catalog: str = "AWS") -> str:
+        """Store (or replace) an invitation in GetEngagementInvitation shape, with AWS-referral defaults."""
+        invitation_id = invitation.get("Id")
+        if not isinstance(invitation_id, str) or not _INVITATION_ID.fullmatch(invitation_id):
+            raise ValueError(f"an invitation needs an Id like engi-0123456789abc, got {invitation_id!r}")
+        record = dict(invitation)
+        invited = to_datetime(record.get("InvitationDate") or self._now())
+        for key, default in (("Catalog", catalog), ("Status", "PENDING"), ("PayloadType", "OpportunityInvitation"),
+                             ("ParticipantType", "RECEIVER"), ("SenderCompanyName", "AWS"),
+                             ("InvitationDate", invited), ("ExpirationDate", invited + _INVITATION_LIFETIME)):
+            record.setdefault(key, default)
+        stored = StoredInvitation(catalog=record["Catalog"], record=normalize_times(record, _INVITATION))
+        stored.refresh()
+        with self._lock:
+            self._invitations[invitation_id] = stored
+        return invitation_id
+
+    def set_invitation_status(self, invitation_id: str, status: str) -> None:
+        with self._lock:
+            if invitation_id not in self._invitations:
+                raise KeyError(f"no invitation {invitation_id}")
+            self._invitations[invitation_id].record["Status"] = status
+
+    def invitation(self, invitation_id: str) -> dict[str, Any]:
+        with self._lock:
+            return copy.deepcopy(self._invitations[invitation_id].record)
+
+    # --- faults
+
+    def fail_next(self, operation: str, error_type: str = "ThrottlingException", *, times: int = 1,
+                  status: int | None = None, message: str = "Rate exceeded") -> None:
+        """The next `times` calls of `operation` ("*" = any) fail; status defaults to 500 for InternalServerException."""
+        if status is None:
+            status = 500 if error_type == "InternalServerException" else 400
+        with self._lock:
+            self._faults.append(_Fault(operation, error_type, times, status, message))
+
+    def malform(self, opportunity_id: str) -> None:
+        """GetOpportunity answers a structurally broken record (no Id, LastModifiedDate or Customer; Project {}).
+
+        The record still parses in botocore (a wrong type would make botocore fail the whole response), so it is the
+        poller's own checks that must reject it. ListOpportunities keeps listing it normally.
+        """
+        with self._lock:
+            self._stored(opportunity_id).malformed = True
+
+    def heal(self, opportunity_id: str) -> None:
+        with self._lock:
+            self._stored(opportunity_id).malformed = False
+
+    # --- HTTP
+
+    def handle(self, request: Request) -> Response:
+        try:
+            return json_response(200, self._answer(request))
+        except ServiceError as exc:
+            return exc.response()
+
+    def _answer(self, request: Request) -> dict[str, Any]:
+        target = next((value for name, value in request.headers.items() if name.lower() == "x-amz-target"), "")
+        operation = target.removeprefix(TARGET_PREFIX) if target.startswith(TARGET_PREFIX) else ""
+        with self._lock:
+            self._inject_fault(operation)
+            if operation not in self._known_operations:
+                raise ServiceError("UnknownOperationException", f"unknown target {target!r}")
+            if operation in READ_OPERATIONS:
+                self._admit_read()
+        try:
+            params = request.json()
+        except ValueError:
+            raise ServiceError("SerializationException", "the body is not JSON") from None
+        errors = validate(params, service_model().operation_model(operation).input_shape)
+        if errors:
+            raise validation_error(errors)
+        if "Catalog" in params and params["Catalog"] not in CATALOGS:
+            raise validation_error([{"FieldName": "Catalog", "Code": "INVALID_ENUM_VALUE",
+                                     "Message": f"{params['Catalog']!r} is not one of {', '.join(CATALOGS)}"}])
+        answer = self._operations.get(operation)
+        if answer is None:
+            raise ServiceError("UnknownOperationException", f"{operation} is not simulated")
+        with self._lock:
+            return answer(params)
+
+    def _inject_fault(self, operation: str) -> None:
+        for fault in self._faults:
+            if fault.operation in (operation, "*"):
+                fault.remaining -= 1
+                if fault.remaining <= 0:
+                    self._faults.remove(fault)
+                raise ServiceError(fault.error_type, fault.message, status=fault.status)
+
+    def _admit_read(self) -> None:
+        """A rolling one-second window over read calls from every client, like the per-account quota."""
+        if self._reads_per_second is None:
+            return
+        now = _real_monotonic()
+        while self._recent_reads and self._recent_reads[0] <= now - 1.0:
+            self._recent_reads.popleft()
+        if len(self._recent_reads) + 1 > self._reads_per_second:
+            raise ServiceError("ThrottlingException", "Rate exceeded")
+        self._recent_reads.append(now)
+
+    # --- helpers
+
+    def _now(self) -> dt.datetime:
+        return to_datetime(self._clock())
+
+    def _later_than(self, previous: dt.datetime) -> str:
+        """Clock now, but never at or before `previous`: every touch must be visible to a LastModifiedDate cursor."""
+        return wire_time(max(self._now(), previous + dt.timedelta(milliseconds=1)))
+
+    def _touch(self, stored: StoredOpportunity) -> None:
+        stored.record["LastModifiedDate"] = self._later_than(stored.modified)
+        stored.refresh()
+
+    def _stored(self, opportunity_id: str) -> StoredOpportunity:
+        try:
+            return self._opportunities[opportunity_id]
+        except KeyError:
+            raise KeyError(f"no opportunity {opportunity_id}") from None
+
+    @staticmethod
+    def _summary(summary: dict[str, Any] | None) -> dict[str, Any] | None:
+        return None if summary is None else normalize_times(summary, _AWS_SUMMARY)

@@ -1,0 +1,38 @@
+"""Request budgets persisted in SQLite, so a token bucket holds across cron runs; plus daily API usage per host."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from poller.core.budget import Bucket
+from sqlite_utils import Database
+
+
+class Budgets:
+    def __init__(self, db: Database):
+        self.db = db
+
+    def load(self, name: str, capacity: float, refill_per_second: float, now_ts: float) -> Bucket:
+        row = self.db.execute("SELECT capacity, refill_per_second, tokens, updated_at FROM budget WHERE name = ?",
+                              [name]).fetchone()
+        if row is None or row[0] != capacity or row[1] != refill_per_second:
+            # a new or reconfigured budget starts full, but never above what was left
+            tokens = capacity if row is None else min(capacity, row[2])
+            return Bucket(capacity=capacity, refill_per_second=refill_per_second, tokens=tokens, updated_at=now_ts)
+        return Bucket(capacity=row[0], refill_per_second=row[1], tokens=row[2], updated_at=row[3])
+
+    def save(self, name: str, bucket: Bucket) -> None:
+        self.db.execute(
+            "INSERT OR REPLACE INTO budget (name, capacity, refill_per_second, tokens, updated_at) VALUES (?, ?, ?, ?, ?)",
+            [name, bucket.capacity, bucket.refill_per_second, bucket.tokens, bucket.updated_at])
+
+    def count_call(self, host: str, now: dt.datetime, calls: int = 1) -> None:
+        self.db.execute(
+            "INSERT INTO api_usage (day, host, calls) VALUES (?, ?, ?) "
+            "ON CONFLICT (day, host) DO UPDATE SET calls = api_usage.calls + excluded.calls",
+            [now.strftime("%Y-%m-%d"), host, calls])
+
+    def used_today(self, host: str, now: dt.datetime) -> int:
+        row = self.db.execute("SELECT calls FROM api_usage WHERE day = ? AND host = ?",
+                              [now.strftime("%Y-%m-%d"), host]).fetchone()
+        return int(row[0]) if row else 0
