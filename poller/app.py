@@ -1,0 +1,70 @@
+"""Composition root: builds the clients, the store and the rules from settings; nothing else builds them."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from poller.clock import utc_now
+from poller.config import Settings
+from poller.core.rules import RuleConfig
+from poller.pacing import RateGate
+from poller.partner_central import HOST as PC_HOST
+from poller.partner_central import PartnerCentral, make_client
+from poller.retry import RetrySettings
+from state import StateStore, open_store
+from state.budget import Budgets
+
+
+@dataclass(slots=True, kw_only=True)
+class App:
+    settings: Settings
+    store: StateStore
+    rules: RuleConfig
+    pc: PartnerCentral
+    hubspot: Any | None  # poller.hubspot.HubSpotPortal when a token is configured
+    clock: Callable[[], dt.datetime] = utc_now
+    api_calls: Counter[str] = field(default_factory=Counter)  # this process's calls per host, for the run row
+
+    def count_call(self, host: str, n: int = 1) -> None:
+        self.api_calls[host] += n
+        Budgets(self.store.db).count_call(host, self.clock(), n)
+
+
+def rules_from(settings: Settings) -> RuleConfig:
+    overrides: dict[str, Any] = {
+        "score_change_threshold": settings.score_change_threshold,
+        "high_engagement_score": settings.high_engagement_score,
+        "conflict_reraise_hours": settings.conflict_reraise_hours,
+        "muted_kinds": frozenset(settings.muted_kinds),
+    }
+    if settings.partner_central_url:
+        overrides["partner_central_url"] = settings.partner_central_url
+    rules = RuleConfig.default().with_overrides(**overrides)
+    if settings.due_hours:
+        rules = rules.with_overrides(due_hours={**dict(rules.due_hours), **dict(settings.due_hours)})
+    if settings.priority:
+        rules = rules.with_overrides(priority={**dict(rules.priority), **dict(settings.priority)})
+    return rules
+
+
+def build_app(settings: Settings, *, pc_client: Any = None, hubspot: Any = None, pacing: bool = True,
+              retry: RetrySettings | None = None, clock: Callable[[], dt.datetime] = utc_now,
+              store: StateStore | None = None) -> App:
+    retry = retry or RetrySettings.attempts(settings.retry_attempts)
+    store = store or open_store(settings.db)
+    app = App(settings=settings, store=store, rules=rules_from(settings), pc=None, hubspot=None,  # type: ignore[arg-type]
+              clock=clock)
+    app.pc = PartnerCentral(pc_client or make_client(timeout=settings.http_timeout), catalog=settings.catalog,
+                            gate=RateGate(settings.pc_requests_per_second if pacing else None), retry=retry,
+                            count_call=lambda op: app.count_call(PC_HOST))
+    if hubspot is None and settings.hubspot_configured:
+        from poller.hubspot import HubSpotPortal
+
+        hubspot = HubSpotPortal.from_settings(settings, store=store, retry=retry, clock=clock,
+                                              count_call=lambda n=1: app.count_call("hubspot", n))
+    app.hubspot = hubspot
+    return app

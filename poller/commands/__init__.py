@@ -1,0 +1,1 @@
+"""Click subcommands, one module per command family; `poller.cli` assembles them."""

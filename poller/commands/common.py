@@ -1,0 +1,75 @@
+"""What every command shares: loading settings, building the app, printing, and turning errors into exit codes."""
+
+from __future__ import annotations
+
+import functools
+import json
+import logging
+import os
+import sys
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import click
+
+from poller import logs
+from poller.config import Settings, load_settings
+from poller.errors import ConfigError, FatalError, PollerError
+
+F = TypeVar("F", bound=Callable[..., Any])
+log = logging.getLogger("poller")
+
+
+def settings_from(ctx: click.Context, **overrides: Any) -> Settings:
+    root = ctx.find_root().params
+    settings = load_settings(root.get("config"), overrides={"db": root.get("db"), **overrides})
+    log_format = root.get("log_format") or settings.log_format
+    logs.configure(log_format, logging.DEBUG if root.get("verbose") else logging.INFO,
+                   secrets=[settings.hubspot_access_token, os.environ.get("AWS_SECRET_ACCESS_KEY"),
+                            os.environ.get("AWS_SESSION_TOKEN")])
+    return settings
+
+
+def handle_errors(fn: F) -> F:
+    """Errors end as one line on stderr with the design's exit codes: 2 for configuration, 1 for the rest."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except ConfigError as exc:
+            click.echo(f"Error: {exc}", err=True)
+            sys.exit(2)
+        except (FatalError, PollerError) as exc:
+            click.echo(f"Error: {exc}", err=True)
+            sys.exit(1)
+        except (click.exceptions.Exit, click.ClickException, SystemExit, KeyboardInterrupt):
+            raise
+        except Exception as exc:  # never a traceback for the operator; --verbose logs it
+            log.debug("unexpected error", exc_info=True)
+            click.echo(f"Error: {type(exc).__name__}: {exc}", err=True)
+            sys.exit(1)
+
+    return wrapper  # type: ignore[return-value]
+
+
+def emit_json(payload: Any) -> None:
+    click.echo(json.dumps(payload, indent=2, default=str, ensure_ascii=False))
+
+
+def table(rows: list[dict[str, Any]], columns: list[str], widths: dict[str, int] | None = None) -> str:
+    """A plain fixed-width table for terminals and logs."""
+    if not rows:
+        return "(none)"
+    widths = widths or {}
+    cells = [[_cell(r.get(c), widths.get(c, 40)) for c in columns] for r in rows]
+    sizes = [max(len(c), *(len(row[i]) for row in cells)) for i, c in enumerate(columns)]
+    lines = ["  ".join(c.ljust(sizes[i]) for i, c in enumerate(columns))]
+    lines.append("  ".join("-" * s for s in sizes))
+    lines.extend("  ".join(row[i].ljust(sizes[i]) for i in range(len(columns))) for row in cells)
+    return "\n".join(lines)
+
+
+def _cell(value: Any, width: int) -> str:
+    text = "" if value is None else (json.dumps(value) if isinstance(value, dict | list) else str(value))
+    return text if len(text) <= width else text[: width - 1] + "…"

@@ -1,0 +1,61 @@
+"""`poller run`: one cycle, then exit (cron, ECS scheduled task)."""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import asdict
+
+import click
+
+from poller.app import build_app
+from poller.commands.common import emit_json, handle_errors, settings_from, table
+from poller.cycle import run_cycle
+
+
+@click.command(name="run")
+@click.option("--dry-run", is_flag=True, help="Read Partner Central and record state, but send nothing to HubSpot.")
+@click.option("--json", "as_json", is_flag=True, help="Print only a JSON summary on stdout (logs go to stderr).")
+@click.pass_context
+@handle_errors
+def run_command(ctx: click.Context, dry_run: bool, as_json: bool) -> None:
+    """Run one cycle, then exit: poll, diff, record, deliver.
+
+    Exit codes: 0 finished (or stopped cleanly at its budget, or another run
+    holds the lease), 1 could not complete, 2 bad configuration.
+
+    Example:
+
+    \b
+        poller run --dry-run --json
+    """
+    settings = settings_from(ctx)
+    app = build_app(settings)
+    result = run_cycle(app, mode="dry-run" if dry_run else "run", deliver=not dry_run)
+    if as_json:
+        emit_json({"summary": result.summary, "notifications": [
+            {k: v for k, v in asdict(n).items() if k not in ("extra",)} for n in result.notifications]})
+    else:
+        print_result(result, dry_run=dry_run)
+    sys.exit(result.exit_code)
+
+
+def print_result(result, *, dry_run: bool) -> None:  # noqa: ANN001
+    s = result.summary
+    if result.status == "skipped":
+        click.echo(s["message"])
+        return
+    verb = "would send" if dry_run else "queued"
+    click.echo(f"run {s['run_id']} {s['status']}{' (baseline)' if s.get('baseline') else ''}: "
+               f"{s['pages']} pages, {s['opportunities_changed']} changed, {s['swept']} swept, {s['events']} events, "
+               f"{s['delivered']} delivered, {s['parked']} parked; cursor {s['cursor_before']} → {s['cursor_after']}")
+    if s.get("deferred"):
+        click.echo(f"deferred: {s['deferred']}")
+    if s.get("skipped_ids"):
+        click.echo(f"skipped malformed records (retried next cycle): {', '.join(s['skipped_ids'])}")
+    if s.get("error"):
+        click.echo(f"error: {s['error']}", err=True)
+    if result.notifications:
+        click.echo(f"\n{len(result.notifications)} notifications {verb}:")
+        rows = [{"priority": n.priority, "kind": n.kind, "deal": n.deal_id or "-", "due": n.due_at[:16],
+                 "subject": n.subject} for n in result.notifications]
+        click.echo(table(rows, ["priority", "kind", "deal", "due", "subject"], {"subject": 90}))

@@ -1,0 +1,106 @@
+"""Events from two AWS views of one opportunity: score, AWS team, resources, and other AWS-side updates."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from poller.core.describe import describe_people, describe_person, describe_spends
+from poller.core.events import make_event
+from poller.core.model import AwsView, Change, Event
+from poller.core.rules import RuleConfig
+from poller.core.score import score_change
+
+# AwsView fields whose change is an opportunity_updated (the kinds below cover score, team and resources).
+UPDATED_FIELDS = (
+    "stage",
+    "next_steps",
+    "involvement_type",
+    "visibility",
+    "involvement_type_change_reason",
+    "closed_lost_reason",
+    "target_close_date",
+    "expected_spend",
+    "contacts",
+)
+# New entries in these lists are resources_available; a product or solution dropping off is not news.
+RESOURCE_LISTS = ("products", "solutions", "program_categories")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AwsContext:
+    """What every AWS-derived event shares: whose it is, its key version and when we saw it."""
+
+    subject_id: str
+    deal_id: str | None
+    version: str  # f"aws{revision}": the per-opportunity count of stored AWS view changes
+    occurred_at: str
+    rules: RuleConfig
+
+    def event(self, kind: str, value: object, *, priority: str | None = None, changes: Iterable[Change] = (),
+              facts: Iterable[tuple[str, str | None]] = ()) -> Event:
+        return make_event(kind, self.subject_id, value=value, version=self.version, occurred_at=self.occurred_at,
+                          rules=self.rules, deal_id=self.deal_id, priority=priority, changes=changes, facts=facts)
+
+
+def _shown(view: AwsView, name: str) -> str | None:
+    """A field as the note shows it: lists of people or spend become one line of text."""
+    if name == "expected_spend":
+        return describe_spends(view.expected_spend)
+    if name == "contacts":
+        return describe_people(view.contacts)
+    value: str | None = getattr(view, name)
+    return value
+
+
+def score_event(old: AwsView, new: AwsView, ctx: AwsContext) -> Event | None:
+    move = score_change(old.engagement_score, new.engagement_score, ctx.rules)
+    if move is None:
+        return None
+    priority, direction = move
+    return ctx.event("engagement_score_changed", new.engagement_score, priority=priority,
+                     changes=(Change(field="engagement_score", old=old.engagement_score, new=new.engagement_score),),
+                     facts=(("direction", direction), ("next_best_actions", new.next_best_actions)))
+
+
+def seller_event(old: AwsView, new: AwsView, ctx: AwsContext) -> Event | None:
+    known = {p.key for p in old.team}
+    added = [p for p in new.team if p.key not in known]
+    if not added:
+        return None
+    sellers = {t.casefold() for t in ctx.rules.seller_titles_high}
+    # DESIGN §3: an account-facing seller needs a call within a day; other AWS roles (PDM, PSM, …) can wait.
+    priority = "HIGH" if any((p.title or "").casefold() in sellers for p in added) else "MEDIUM"
+    return ctx.event("aws_seller_assigned", sorted(p.key for p in added), priority=priority,
+                     changes=tuple(Change(field="aws_team_member", new=describe_person(p)) for p in added),
+                     facts=(("new_members", "; ".join(p.display_name for p in added)),))
+
+
+def resources_event(old: AwsView, new: AwsView, ctx: AwsContext) -> Event | None:
+    changes = []
+    for name in RESOURCE_LISTS:
+        added = sorted(set(getattr(new, name)) - set(getattr(old, name)))
+        if added:
+            changes.append(Change(field=name, new=", ".join(added)))
+    if new.next_best_actions and new.next_best_actions != old.next_best_actions:
+        changes.append(Change(field="next_best_actions", old=old.next_best_actions, new=new.next_best_actions))
+    if not changes:
+        return None
+    return ctx.event("resources_available", sorted((c.field, c.new) for c in changes), changes=changes)
+
+
+def updated_event(old: AwsView, new: AwsView, ctx: AwsContext, skip: frozenset[str]) -> Event | None:
+    # Fields in conflict with the deal are reported once, by conflict_detected (DESIGN §3).
+    changes = [Change(field=name, old=_shown(old, name), new=_shown(new, name))
+               for name in UPDATED_FIELDS
+               if name not in skip and getattr(old, name) != getattr(new, name)]
+    if not changes:
+        return None
+    return ctx.event("opportunity_updated", sorted((c.field, c.new or "") for c in changes), changes=changes)
+
+
+def aws_events(old: AwsView, new: AwsView, ctx: AwsContext, *, skip: frozenset[str] = frozenset()) -> list[Event]:
+    """At most one event per kind for one change of the AWS view."""
+    found = (score_event(old, new, ctx), seller_event(old, new, ctx), resources_event(old, new, ctx),
+             updated_event(old, new, ctx, skip))
+    return [e for e in found if e is not None]

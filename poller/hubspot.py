@@ -1,0 +1,197 @@
+"""HubSpot adapter: the real hubspot-api-client, one retry layer, a persisted budget, SDK types turned into ours."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import urllib3
+from hubspot import HubSpot
+from urllib3.util.retry import Retry
+
+from poller.config import Settings
+from poller.core.model import Deal
+from poller.errors import BudgetExhausted, FatalError, RateLimited, RetriableError
+from poller.hubspot_budget import HubSpotBudget
+from poller.retry import RetrySettings, call_with_retry
+from state import StateStore
+from state.budget import Budgets
+
+log = logging.getLogger(__name__)
+DEAL_PROPERTIES = ["hubspot_owner_id", "dealname", "amount", "closedate"]
+
+
+class UnknownOutcome(Exception):
+    """The request may or may not have been applied (timeout, 5xx, disconnect): never resend blindly."""
+
+
+class Rejected(Exception):
+    """HubSpot answered with a client error that a resend would not change."""
+
+    def __init__(self, status: int, body: str):
+        super().__init__(f"HTTP {status}: {_message(body)}")
+        self.status = status
+        self.body = body
+
+
+def _message(body: str | None) -> str:
+    try:
+        data = json.loads(body or "{}")
+    except ValueError:
+        return (body or "")[:200]
+    scopes = [s for e in data.get("errors") or [] for s in (e.get("context") or {}).get("requiredGranularScopes", [])]
+    text = data.get("message") or data.get("category") or ""
+    return f"{text} (missing scopes: {', '.join(scopes)})" if scopes else text
+
+
+class HubSpotPortal:
+    """Every HubSpot call goes through `call`: budget token, timeout, error mapping, retry of what is safe."""
+
+    def __init__(self, client: HubSpot, *, store: StateStore, budget: HubSpotBudget, retry: RetrySettings,
+                 timeout: float, fallback_owner_id: str | None, deal_id_property: str | None,
+                 clock: Callable[[], dt.datetime], count_call: Callable[[int], None]):
+        self.store = store
+        self.budget = budget
+        self.retry = retry
+        self.timeout = timeout
+        self.fallback_owner_id = fallback_owner_id
+        self.deal_id_property = deal_id_property
+        self.clock = clock
+        self.count_call = count_call
+        # Built once: every attribute access on the SDK builds a new ApiClient and connection pool.
+        self.tasks = client.crm.objects.tasks
+        self.notes = client.crm.objects.notes
+        self.deals = client.crm.deals
+        self.owners = client.crm.owners.owners_api
+        self.properties = client.crm.properties.core_api
+        self.associations = client.crm.associations.v4.basic_api
+        self.tasks_batch, self.notes_batch = self.tasks.batch_api, self.notes.batch_api
+        self.tasks_search, self.notes_search = self.tasks.search_api, self.notes.search_api
+        self.deals_batch, self.deals_search = self.deals.batch_api, self.deals.search_api
+
+    @classmethod
+    def from_settings(cls, settings: Settings, *, store: StateStore, retry: RetrySettings,
+                      clock: Callable[[], dt.datetime], count_call: Callable[..., None]) -> HubSpotPortal:
+        # No hidden retries in urllib3: tenacity is the one retry layer, and it never resends a create blindly.
+        no_retry = Retry(total=0, connect=0, read=0, redirect=0, status=0, raise_on_status=False)
+        client = HubSpot(access_token=settings.hubspot_access_token, host=settings.hubspot_base_url.rstrip("/"),
+                         retry=no_retry)
+        budget = HubSpotBudget(Budgets(store.db), settings.hubspot_requests_per_10s)
+        return cls(client, store=store, budget=budget, retry=retry, timeout=settings.http_timeout,
+                   fallback_owner_id=settings.fallback_owner_id, deal_id_property=settings.deal_id_property,
+                   clock=clock, count_call=count_call)
+
+    # --- the one call path
+    def call(self, fn: Callable[..., Any], *args: Any, write: bool = False, **kwargs: Any) -> tuple[Any, int, Any]:
+        """Call an SDK `*_with_http_info` method; returns (data, status, headers).
+
+        Retried: 429 and refused connections (nothing was processed), and for reads also 5xx/timeouts.
+        For writes, a timeout, disconnect or 5xx raises UnknownOutcome: the caller reconciles before resending.
+        """
+
+        def attempt() -> tuple[Any, int, Any]:
+            self.budget.acquire()
+            self.count_call(1)
+            try:
+                data, status, headers = fn(*args, _request_timeout=(min(self.timeout, 10), self.timeout), **kwargs)
+            except urllib3.exceptions.HTTPError as exc:
+                if _refused(exc):
+                    raise RetriableError(f"HubSpot connection refused: {exc}") from exc
+                if write:
+                    raise UnknownOutcome(f"{type(exc).__name__}: {exc}") from exc
+                raise RetriableError(f"HubSpot {type(exc).__name__}") from exc
+            except Exception as exc:
+                status = getattr(exc, "status", None)
+                if status is None or not hasattr(exc, "body"):
+                    raise
+                headers = getattr(exc, "headers", None)
+                if status == 429:
+                    self.budget.rate_limited()
+                    raise RateLimited("HubSpot rate limit (429)") from exc
+                if status >= 500 or status in (423, 477):
+                    if write:
+                        raise UnknownOutcome(f"HTTP {status}") from exc
+                    raise RetriableError(f"HubSpot HTTP {status}") from exc
+                if status in (401, 403):
+                    raise FatalError(f"HubSpot refused the token (HTTP {status}): {_message(exc.body)}") from exc
+                raise Rejected(status, exc.body) from exc
+            self.budget.observe(headers)
+            return data, status, headers
+
+        try:
+            return call_with_retry(self.retry, attempt)
+        except RateLimited as exc:
+            raise BudgetExhausted(f"{exc}: still limited after retries") from exc
+        except RetriableError as exc:
+            raise FatalError(f"{exc} (still failing after retries)") from exc
+
+    # --- reads
+    def read_deals(self, deal_ids: Sequence[str]) -> dict[str, Deal]:
+        """Deals by id, 100 per batch read; ids HubSpot does not know come back as Deal(exists=False)."""
+        from hubspot.crm.deals import BatchReadInputSimplePublicObjectId, SimplePublicObjectId
+
+        found: dict[str, Deal] = {}
+        ids = [d for d in dict.fromkeys(deal_ids) if d]
+        for start in range(0, len(ids), 100):
+            chunk = ids[start:start + 100]
+            body = BatchReadInputSimplePublicObjectId(inputs=[SimplePublicObjectId(id=i) for i in chunk],
+                                                      properties=DEAL_PROPERTIES, properties_with_history=[])
+            try:
+                data, _status, _headers = self.call(self.deals_batch.read_with_http_info, body, archived=False)
+            except Rejected as exc:
+                if exc.status != 404:
+                    raise FatalError(f"HubSpot deal read failed: {exc}") from exc
+                data = None
+            for obj in (data.results if data else []) or []:
+                props = obj.properties or {}
+                found[str(obj.id)] = Deal(deal_id=str(obj.id), owner_id=props.get("hubspot_owner_id") or None,
+                                          dealname=props.get("dealname"), amount=props.get("amount"),
+                                          closedate=props.get("closedate"))
+            for deal_id in chunk:
+                found.setdefault(deal_id, Deal(deal_id=deal_id, exists=False))
+        return found
+
+    def active_owners(self) -> dict[str, dict[str, Any]]:
+        """Active (not archived, with a user) owners by id, from /crm/v3/owners; cached in SQLite for 10 minutes."""
+        now = self.clock()
+        fresh_after = (now - dt.timedelta(minutes=10)).isoformat()
+        cached = list(self.store.db.query("SELECT * FROM owners_cache WHERE fetched_at >= ?", [fresh_after]))
+        if cached:
+            return {r["owner_id"]: r for r in cached if r["active"]}
+        owners: dict[str, dict[str, Any]] = {}
+        after = None
+        while True:
+            data, _s, _h = self.call(self.owners.get_page_with_http_info, limit=500, archived=False,
+                                     **({"after": after} if after else {}))
+            for owner in data.results or []:
+                active = not owner.archived and getattr(owner, "user_id", None) is not None
+                owners[str(owner.id)] = {"owner_id": str(owner.id), "email": owner.email,
+                                         "first_name": owner.first_name, "last_name": owner.last_name,
+                                         "active": int(active), "fetched_at": now.isoformat()}
+            after = data.paging.next.after if data.paging and data.paging.next else None
+            if not after:
+                break
+        with self.store.atomic():
+            self.store.db.execute("DELETE FROM owners_cache")
+            self.store.db["owners_cache"].insert_all(owners.values())
+        return {k: v for k, v in owners.items() if v["active"]}
+
+    def deliver_outbox(self, *, limits: Any = None) -> Any:
+        from poller.delivery import deliver
+
+        return deliver(self, limits=limits)
+
+
+def _refused(exc: Exception) -> bool:
+    """A refused connection means the request never reached HubSpot, so it is safe to resend."""
+    seen: BaseException | None = exc
+    for _ in range(8):  # walk MaxRetryError.reason → NewConnectionError → ConnectionRefusedError
+        if seen is None:
+            return False
+        if isinstance(seen, urllib3.exceptions.NewConnectionError | ConnectionRefusedError):
+            return True
+        seen = getattr(seen, "reason", None) or seen.__cause__ or seen.__context__
+    return False

@@ -1,0 +1,71 @@
+"""The HubSpot request budget: a token bucket persisted in SQLite (it holds across cron runs), tightened by headers."""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from collections.abc import Callable, Mapping
+
+from poller.core.budget import Bucket, take, tighten
+from poller.errors import BudgetExhausted
+from state.budget import Budgets
+
+log = logging.getLogger(__name__)
+NAME = "hubspot"
+WINDOW = 10.0
+
+
+class HubSpotBudget:
+    def __init__(self, budgets: Budgets, requests_per_10s: int, *, max_wait: float = 12.0,
+                 clock: Callable[[], float] = time.time, sleep: Callable[[float], None] = time.sleep):
+        self.budgets = budgets
+        self.capacity = float(requests_per_10s)
+        self.max_wait = max_wait
+        self.clock = clock
+        self.sleep = sleep
+        self._loaded = False
+
+    def _bucket(self) -> Bucket:
+        bucket = self.budgets.load(NAME, self.capacity, self.capacity / WINDOW, self.clock())
+        self._loaded = True
+        return bucket
+
+    def acquire(self) -> None:
+        """Take one request's token, waiting briefly when the window is nearly spent; else stop cleanly."""
+        bucket, wait = take(self._bucket(), 1, self.clock())
+        if wait > 0:
+            if wait > self.max_wait or math.isinf(wait):
+                self.budgets.save(NAME, bucket)
+                raise BudgetExhausted(f"HubSpot request budget spent (next token in {wait:.1f}s)")
+            self.sleep(wait)
+            bucket, wait = take(bucket, 1, self.clock())
+            if wait > 0:  # the clock did not move (frozen in tests): stop rather than spin
+                self.budgets.save(NAME, bucket)
+                raise BudgetExhausted("HubSpot request budget spent")
+        self.budgets.save(NAME, bucket)
+
+    def observe(self, headers: Mapping[str, str] | None) -> None:
+        """Shrink the budget to what X-HubSpot-RateLimit-* says is left (shared with the portal's other apps)."""
+        if not headers:
+            return
+        limit = _number(headers.get("X-HubSpot-RateLimit-Max"))
+        interval_ms = _number(headers.get("X-HubSpot-RateLimit-Interval-Milliseconds"))
+        remaining = _number(headers.get("X-HubSpot-RateLimit-Remaining"))
+        if limit is None and remaining is None:
+            return
+        bucket = tighten(self._bucket(), limit, interval_ms / 1000 if interval_ms else None, remaining, self.clock())
+        self.budgets.save(NAME, bucket)
+
+    def rate_limited(self) -> None:
+        """After a 429: nothing left in this window."""
+        bucket = self._bucket()
+        self.budgets.save(NAME, Bucket(capacity=bucket.capacity, refill_per_second=bucket.refill_per_second,
+                                       tokens=0.0, updated_at=self.clock()))
+
+
+def _number(value: str | None) -> float | None:
+    try:
+        return float(value) if value not in (None, "") else None
+    except ValueError:
+        return None

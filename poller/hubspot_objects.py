@@ -1,0 +1,185 @@
+"""HubSpot task and note objects: their create inputs, the event-key property, and finding them again by key."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from typing import TYPE_CHECKING, Any
+
+from hubspot.crm.objects.tasks import (
+    AssociationSpec,
+    BatchInputSimplePublicObjectBatchInputForCreate,
+    BatchReadInputSimplePublicObjectId,
+    Filter,
+    FilterGroup,
+    PublicAssociationsForObject,
+    PublicObjectId,
+    PublicObjectSearchRequest,
+    SimplePublicObjectBatchInputForCreate,
+    SimplePublicObjectId,
+)
+from hubspot.crm.properties import PropertyCreate
+
+from poller.core.timefmt import parse_iso
+from poller.hubspot import Rejected
+
+if TYPE_CHECKING:
+    from poller.hubspot import HubSpotPortal
+
+log = logging.getLogger(__name__)
+KEY_PROPERTY = "poller_event_key"
+ASSOCIATION_TYPE = {"task": 216, "note": 214}  # HUBSPOT_DEFINED task→deal, note→deal
+OBJECT_TYPE = {"task": "tasks", "note": "notes"}
+BODY_PROPERTY = {"task": "hs_task_body", "note": "hs_note_body"}
+GROUP = {"task": "taskinformation", "note": "noteinformation"}
+REMINDER_DELAY = dt.timedelta(minutes=5)
+SEARCH_SETTLE_SECONDS = 60.0
+
+
+def _ms(moment: dt.datetime) -> str:
+    return str(int(moment.timestamp() * 1000))
+
+
+def build_inputs(part: str, rows: list[dict[str, Any]], modes: dict[str, str],
+                 now: dt.datetime) -> BatchInputSimplePublicObjectBatchInputForCreate:
+    """Batch-create inputs with inline deal associations; objectWriteTraceId = event key maps results back."""
+    inputs = []
+    for row in rows:
+        if part == "task":
+            due = parse_iso(row["due_at"])
+            properties = {
+                "hs_timestamp": _ms(due),  # a task's hs_timestamp is its due date
+                "hs_task_subject": row["subject"],
+                "hs_task_body": row["task_body"],
+                "hs_task_status": "NOT_STARTED",
+                "hs_task_priority": row["priority"],
+                "hs_task_type": "TODO",
+                "hubspot_owner_id": row["owner_id"],
+                # HubSpot does not promise an "assigned" notification for app-created tasks; a reminder rings the bell.
+                "hs_task_reminders": _ms(min(now + REMINDER_DELAY, due)),
+            }
+        else:
+            properties = {"hs_timestamp": _ms(now), "hs_note_body": row["note_body"], "hubspot_owner_id": row["owner_id"]}
+        if modes.get(part) == "property":
+            properties[KEY_PROPERTY] = row["event_key"]
+        associations = []
+        if row["deal_id"]:
+            associations = [PublicAssociationsForObject(
+                to=PublicObjectId(id=str(row["deal_id"])),
+                types=[AssociationSpec(association_category="HUBSPOT_DEFINED", association_type_id=ASSOCIATION_TYPE[part])])]
+        inputs.append(SimplePublicObjectBatchInputForCreate(
+            properties=properties, associations=associations, object_write_trace_id=row["event_key"]))
+    return BatchInputSimplePublicObjectBatchInputForCreate(inputs=inputs)
+
+
+def ensure_key_property(portal: HubSpotPortal) -> dict[str, str]:
+    """Per part, 'property' when the portal has (or lets us create) poller_event_key, else 'body' (the Ref: token)."""
+    modes = portal.store.meta("event_key_storage")
+    if modes:
+        return modes
+    modes = {}
+    for part, object_type in OBJECT_TYPE.items():
+        try:
+            portal.call(portal.properties.get_by_name_with_http_info, object_type, KEY_PROPERTY)
+            modes[part] = "property"
+            continue
+        except Rejected as exc:
+            if exc.status != 404:
+                modes[part] = "body"
+                continue
+        try:
+            portal.call(portal.properties.create_with_http_info, object_type, PropertyCreate(
+                name=KEY_PROPERTY, label="Poller event key", type="string", field_type="text",
+                group_name=GROUP[part], description="Idempotency key of the poller notification that created this"),
+                write=True)
+            modes[part] = "property"
+        except Rejected as exc:
+            log.info("cannot create %s.%s (%s); the event key goes in the body as a Ref: token", object_type,
+                     KEY_PROPERTY, exc)
+            modes[part] = "body"
+    portal.store.set_meta("event_key_storage", modes)
+    return modes
+
+
+def find_by_keys(portal: HubSpotPortal, part: str, rows: list[dict[str, Any]],
+                 modes: dict[str, str]) -> tuple[dict[str, str], list[str]]:
+    """Find objects already created for these rows. Returns ({key: object id}, keys that could be checked).
+
+    Rows on a deal are checked through the deal's associations (no index lag); the others by search, once their
+    send is older than the search index lag.
+    """
+    from poller.delivery import settled
+
+    found: dict[str, str] = {}
+    checked: list[str] = []
+    by_deal: dict[str, list[str]] = {}
+    for row in rows:
+        if row["deal_id"]:
+            by_deal.setdefault(row["deal_id"], []).append(row["event_key"])
+    for deal_id, keys in by_deal.items():
+        found.update(_find_on_deal(portal, part, deal_id, set(keys), modes))
+        checked.extend(keys)
+    now = portal.clock()
+    loose = [r["event_key"] for r in rows if not r["deal_id"] and settled(r, now, SEARCH_SETTLE_SECONDS)]
+    for start in range(0, len(loose), 50):
+        chunk = loose[start:start + 50]
+        found.update(_search(portal, part, chunk, modes))
+        checked.extend(chunk)
+    return found, checked
+
+
+def _key_of(part: str, properties: dict[str, Any], candidates: set[str]) -> str | None:
+    key = properties.get(KEY_PROPERTY)
+    if key in candidates:
+        return key
+    body = properties.get(BODY_PROPERTY[part]) or ""
+    return next((k for k in candidates if k in body), None)
+
+
+def _find_on_deal(portal: HubSpotPortal, part: str, deal_id: str, keys: set[str],
+                  modes: dict[str, str]) -> dict[str, str]:
+    object_ids: list[str] = []
+    after = None
+    while True:
+        try:
+            data, _s, _h = portal.call(portal.associations.get_page_with_http_info, "deals", deal_id,
+                                       OBJECT_TYPE[part], limit=500, **({"after": after} if after else {}))
+        except Rejected as exc:
+            if exc.status == 404:
+                return {}
+            raise
+        object_ids.extend(str(r.to_object_id) for r in data.results or [])
+        after = data.paging.next.after if data.paging and data.paging.next else None
+        if not after:
+            break
+    api = portal.tasks_batch if part == "task" else portal.notes_batch
+    found: dict[str, str] = {}
+    for start in range(0, len(object_ids), 100):
+        body = BatchReadInputSimplePublicObjectId(
+            inputs=[SimplePublicObjectId(id=i) for i in object_ids[start:start + 100]],
+            properties=[KEY_PROPERTY, BODY_PROPERTY[part]], properties_with_history=[])
+        data, _s, _h = portal.call(api.read_with_http_info, body, archived=False)
+        for obj in data.results or []:
+            key = _key_of(part, obj.properties or {}, keys)
+            if key:
+                found[key] = str(obj.id)
+    return found
+
+
+def _search(portal: HubSpotPortal, part: str, keys: list[str], modes: dict[str, str]) -> dict[str, str]:
+    api = portal.tasks_search if part == "task" else portal.notes_search
+    if modes.get(part) == "property":
+        groups = [[FilterGroup(filters=[Filter(property_name=KEY_PROPERTY, operator="IN", values=keys)])]]
+    else:  # at most 5 filter groups per search: one key each
+        groups = [[FilterGroup(filters=[Filter(property_name=BODY_PROPERTY[part], operator="CONTAINS_TOKEN", value=k)])
+                   for k in keys[i:i + 5]] for i in range(0, len(keys), 5)]
+    found: dict[str, str] = {}
+    for filter_groups in groups:
+        request = PublicObjectSearchRequest(filter_groups=filter_groups, properties=[KEY_PROPERTY, BODY_PROPERTY[part]],
+                                            limit=200, after="0")
+        data, _s, _h = portal.call(api.do_search_with_http_info, request)
+        for obj in data.results or []:
+            key = _key_of(part, obj.properties or {}, set(keys))
+            if key:
+                found[key] = str(obj.id)
+    return found

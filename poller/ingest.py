@@ -1,0 +1,141 @@
+"""One page of opportunities: read details, normalize, diff against stored snapshots, and commit it all at once."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from poller.app import App
+from poller.core.conflicts import detect_conflicts
+from poller.core.diff import diff
+from poller.core.errors import MalformedRecord
+from poller.core.model import Deal, Event, Notification, Snapshot
+from poller.core.normalize import snapshot_from
+from poller.core.plan import plan
+from poller.core.review import canonical_review_status
+from poller.core.timefmt import iso
+from state.records import StoredOpportunity
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(slots=True, kw_only=True)
+class RunTally:
+    """What one run did, for its run row and summary."""
+
+    pages: int = 0
+    changed: int = 0
+    swept: int = 0
+    events: int = 0
+    skipped: list[str] = field(default_factory=list)
+    notifications: list[Notification] = field(default_factory=list)
+
+    def skip(self, record_id: str, reason: str) -> None:
+        log.warning("skipped malformed record %s: %s (it will be read again next cycle)", record_id, reason)
+        if record_id not in self.skipped:
+            self.skipped.append(record_id)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Fetched:
+    snapshot: Snapshot
+    aws_read: bool  # whether GetAwsOpportunitySummary was called (the sweep clock restarts only then)
+
+
+def sweep_due(opportunity_id: str, read_at: dt.datetime, period: float) -> str:
+    """Next sweep time: read time + period × [0.5, 1.5), spread by id so the load stays even; 0 = every cycle."""
+    if period <= 0:
+        return iso(read_at)
+    spread = int(hashlib.sha256(opportunity_id.encode()).hexdigest()[:8], 16) / 0xFFFFFFFF
+    return iso(read_at + dt.timedelta(seconds=period * (0.5 + spread)))
+
+
+def fetch_details(app: App, ids: Sequence[str], stored: dict[str, StoredOpportunity], tally: RunTally) -> list[Fetched]:
+    """GetOpportunity + GetAwsOpportunitySummary per id; broken or vanished records are skipped and queued."""
+    fetched: list[Fetched] = []
+    now = iso(app.clock())
+    for opportunity_id in ids:
+        try:
+            opportunity = app.pc.get_opportunity(opportunity_id)
+            if opportunity is None:
+                log.info("opportunity %s is no longer visible; keeping its last snapshot", opportunity_id)
+                app.store.records.clear_refetch(opportunity_id)
+                continue
+            old = stored.get(opportunity_id)
+            status = canonical_review_status((opportunity.get("LifeCycle") or {}).get("ReviewStatus")
+                                             if isinstance(opportunity.get("LifeCycle"), dict) else None)
+            # Before submission AWS has no view yet: skip the call unless we already had one.
+            need_summary = status != "pendingsubmission" or (old is not None and old.snapshot.aws is not None)
+            summary = app.pc.get_aws_summary(opportunity_id) if need_summary else None
+            fetched.append(Fetched(snapshot=snapshot_from(opportunity, summary, catalog=app.settings.catalog),
+                                   aws_read=need_summary))
+        except MalformedRecord as exc:
+            tally.skip(opportunity_id, exc.reason)
+            app.store.records.mark_refetch(opportunity_id, exc.reason, now)
+    return fetched
+
+
+def read_deals(app: App, snapshots: Sequence[Snapshot]) -> dict[str, Deal]:
+    """The linked deals, fresh from HubSpot when configured (batch read, 100 per call), else as last stored."""
+    deal_ids = sorted({s.deal_id for s in snapshots if s.deal_id})
+    if not deal_ids:
+        return {}
+    if app.hubspot is None:
+        return app.store.records.deals(deal_ids)
+    return app.hubspot.read_deals(deal_ids)
+
+
+def derive_and_commit(app: App, fetched: Sequence[Fetched], *, run_id: int, baseline: bool, source: str,
+                      tally: RunTally, cursor: tuple[str, str] | None = None,
+                      stored: dict[str, StoredOpportunity] | None = None) -> list[Event]:
+    """Diff each new snapshot against the stored one and commit snapshots, events, outbox and cursor together."""
+    now = app.clock()
+    now_iso = iso(now)
+    snapshots = [f.snapshot for f in fetched]
+    stored = stored if stored is not None else app.store.records.opportunities([s.opportunity_id for s in snapshots])
+    deals = read_deals(app, snapshots)
+    events: list[Event] = []
+    writes: list[tuple[Snapshot, int, bool, dict[str, Any] | None]] = []
+    for item in fetched:
+        new = item.snapshot
+        old = stored.get(new.opportunity_id)
+        revision = 0 if old is None else old.aws_revision + (old.snapshot.aws_fingerprint != new.aws_fingerprint)
+        reconciled_after = None
+        conflict_fields: frozenset[str] = frozenset()
+        conflict_events: tuple[Event, ...] = ()
+        deal = deals.get(new.deal_id) if new.deal_id else None
+        if deal is not None and app.hubspot is not None:
+            claims = tuple(o for o in app.store.records.deal_claims(deal.deal_id) if o != new.opportunity_id)
+            result = detect_conflicts(new, deal, app.store.records.reconciled(new.opportunity_id), now,
+                                      rules=app.rules, claimed_by=claims)
+            reconciled_after, conflict_fields, conflict_events = result.reconciled, result.fields, result.events
+        referral_notified = old is not None or app.store.records.referral_notified(new.title)
+        events.extend(diff(old.snapshot if old else None, new, now, rules=app.rules, aws_revision=revision,
+                           referral_notified=referral_notified, baseline=baseline, conflict_fields=conflict_fields))
+        if not baseline:
+            events.extend(conflict_events)
+        writes.append((new, revision, item.aws_read, reconciled_after))
+    contexts = {s.opportunity_id: s for s in snapshots}
+    with app.store.atomic():
+        for snapshot, revision, aws_read, reconciled_after in writes:
+            app.store.records.save_snapshot(
+                snapshot, aws_revision=revision, observed_at=now_iso, run_id=run_id, baseline=baseline,
+                aws_read=aws_read, sweep_due_at=sweep_due(snapshot.opportunity_id, now, app.settings.sweep_period))
+            if reconciled_after is not None:
+                app.store.records.save_reconciled(snapshot.opportunity_id, reconciled_after, now_iso)
+            app.store.records.clear_refetch(snapshot.opportunity_id)
+        if app.hubspot is not None and deals:
+            app.store.records.save_deals(deals.values(), now_iso)
+        fresh = app.store.outbox.record_events(events, detected_at=now_iso, source=source, run_id=run_id)
+        new_events = [e for e in events if e.key in fresh]
+        notifications = plan(new_events, contexts, now, rules=app.rules)
+        app.store.outbox.enqueue(notifications, now_iso)
+        if cursor is not None:
+            app.store.advance_cursor(cursor[0], cursor[1], now_iso)
+    tally.events += len(new_events)
+    tally.notifications.extend(notifications)
+    return new_events

@@ -1,0 +1,64 @@
+"""The invitation poll: AWS referrals arrive as engagement invitations, read every cycle, newest first."""
+
+from __future__ import annotations
+
+import logging
+
+from poller.app import App
+from poller.core.errors import MalformedRecord
+from poller.core.invitations import invitation_events
+from poller.core.model import Invitation
+from poller.core.normalize import invitation_from
+from poller.core.plan import plan
+from poller.core.timefmt import iso
+from poller.ingest import RunTally
+
+log = logging.getLogger(__name__)
+
+
+def poll_invitations(app: App, *, run_id: int, baseline: bool, tally: RunTally) -> None:
+    """Read pages until one holds nothing new; each page commits on its own. 1 call when nothing changed."""
+    for page in app.pc.list_invitations():
+        ids = [item.get("Id") for item in page if item.get("Id")]
+        known = app.store.records.invitations(ids)
+        fresh: list[tuple[Invitation | None, Invitation]] = []
+        for item in page:
+            iid = item.get("Id")
+            if not iid:
+                tally.skip("(invitation without Id)", "no Id")
+                continue
+            old = known.get(iid)
+            if old is not None and old.status == item.get("Status"):
+                continue
+            try:
+                detail = app.pc.get_invitation(iid) if old is None else None
+                new = invitation_from(item, detail, catalog=app.settings.catalog)
+            except MalformedRecord as exc:
+                tally.skip(iid, exc.reason)
+                continue
+            if old is not None:  # keep the details we read when it was new
+                new = Invitation.from_dict({**old.to_dict(), "status": new.status})
+            fresh.append((old, new))
+        if fresh:
+            _commit(app, fresh, run_id=run_id, baseline=baseline, tally=tally)
+        else:
+            return  # the list is newest first: a page with nothing new means the rest is known too
+
+
+def _commit(app: App, fresh: list[tuple[Invitation | None, Invitation]], *, run_id: int, baseline: bool,
+            tally: RunTally) -> None:
+    now = app.clock()
+    now_iso = iso(now)
+    events = {new.invitation_id: invitation_events(old, new, now, rules=app.rules, baseline=baseline)
+              for old, new in fresh}
+    all_events = [e for evs in events.values() for e in evs]
+    with app.store.atomic():
+        new_keys = app.store.outbox.record_events(all_events, detected_at=now_iso, source="invitations", run_id=run_id)
+        for _old, new in fresh:
+            notified = next((e.key for e in events[new.invitation_id]), None)
+            app.store.records.save_invitation(new, now_iso, notified_event_key=notified)
+        notifications = plan([e for e in all_events if e.key in new_keys],
+                             {new.invitation_id: new for _old, new in fresh}, now, rules=app.rules)
+        app.store.outbox.enqueue(notifications, now_iso)
+    tally.events += len(new_keys)
+    tally.notifications.extend(notifications)

@@ -1,0 +1,44 @@
+"""The budgeted sweep: re-read AWS summaries (and linked deals) of open opportunities whose last read is too old."""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from typing import TYPE_CHECKING
+
+from poller.app import App
+from poller.core.errors import MalformedRecord
+from poller.core.normalize import aws_view_from
+from poller.core.timefmt import iso
+from poller.ingest import Fetched, RunTally, derive_and_commit
+from state.lease import Lease
+
+if TYPE_CHECKING:
+    from poller.cycle import Limits
+
+log = logging.getLogger(__name__)
+PAGE = 100
+MAX_PER_CYCLE = 100_000
+
+
+def sweep(app: App, *, run_id: int, tally: RunTally, limits: Limits, lease: Lease | None) -> None:
+    """AWS-side changes (score, team, insights) need not move LastModifiedDate, so they are caught here."""
+    due = app.store.records.due_for_sweep(iso(app.clock()), MAX_PER_CYCLE)  # fixed at the start: each id once
+    for start in range(0, len(due), PAGE):
+        page = due[start:start + PAGE]
+        stored = app.store.records.opportunities(page)
+        fetched: list[Fetched] = []
+        for opportunity_id in page:
+            old = stored[opportunity_id]
+            try:
+                view = aws_view_from(app.pc.get_aws_summary(opportunity_id), opportunity_id)
+            except MalformedRecord as exc:
+                tally.skip(opportunity_id, exc.reason)
+                view = old.snapshot.aws  # keep the old view; the sweep clock restarts so one bad record can't stall it
+            if view is None and old.snapshot.aws is not None:
+                log.info("AWS summary of %s is no longer readable; keeping the last one", opportunity_id)
+                view = old.snapshot.aws
+            fetched.append(Fetched(snapshot=dataclasses.replace(old.snapshot, aws=view), aws_read=True))
+        tally.swept += len(fetched)
+        derive_and_commit(app, fetched, run_id=run_id, baseline=False, source="sweep", tally=tally, stored=stored)
+        limits.check(lease)

@@ -1,0 +1,88 @@
+"""Events and the delivery outbox: one row per event, task and note states tracked separately (write-ahead)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict
+from typing import Any
+
+from sqlite_utils import Database
+
+from poller.core.model import Event, Notification
+
+# States of each half (task, note) of an outbox row.
+PENDING, SENDING, DONE, FAILED, UNKNOWN, UNROUTABLE, NONE = (
+    "pending", "sending", "done", "failed", "unknown", "unroutable", "none")
+
+
+class Outbox:
+    def __init__(self, db: Database):
+        self.db = db
+
+    def record_events(self, events: Iterable[Event], *, detected_at: str, source: str, run_id: int | None) -> set[str]:
+        """Insert events whose key is new; return the keys that were new (the others were seen before)."""
+        fresh: set[str] = set()
+        for event in events:
+            cursor = self.db.execute(
+                "INSERT OR IGNORE INTO events (key, kind, subject_id, deal_id, priority, due_hours, occurred_at,"
+                " detected_at, source, run_id, payload) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [event.key, event.kind, event.subject_id, event.deal_id, event.priority, event.due_hours,
+                 event.occurred_at, detected_at, source, run_id, json.dumps(asdict(event), default=str)])
+            if cursor.rowcount:
+                fresh.add(event.key)
+        return fresh
+
+    def known_keys(self, keys: Sequence[str]) -> set[str]:
+        found: set[str] = set()
+        for start in range(0, len(keys), 500):
+            chunk = list(keys[start:start + 500])
+            marks = ",".join("?" * len(chunk))
+            found.update(r[0] for r in self.db.execute(f"SELECT key FROM events WHERE key IN ({marks})", chunk))
+        return found
+
+    def enqueue(self, notifications: Iterable[Notification], now: str) -> int:
+        count = 0
+        for n in notifications:
+            cursor = self.db.execute(
+                "INSERT OR IGNORE INTO outbox (event_key, kind, subject_id, deal_id, priority, due_at, subject,"
+                " task_body, note_body, note_state, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [n.event_key, n.kind, n.subject_id, n.deal_id, n.priority, n.due_at, n.subject, n.task_body,
+                 n.note_body, PENDING if n.note_body is not None else NONE, now, now])
+            count += cursor.rowcount
+        return count
+
+    # --- delivery bookkeeping
+    def rows(self, where: str, params: Sequence[Any] = (), limit: int | None = None) -> list[dict[str, Any]]:
+        sql = f"SELECT * FROM outbox WHERE {where} ORDER BY created_at, event_key"
+        if limit is not None:
+            sql += f" LIMIT {int(limit)}"
+        return list(self.db.query(sql, list(params)))
+
+    def set_route(self, key: str, owner_id: str | None, reason: str, now: str) -> None:
+        """Route a row to an owner, or park it as unroutable (owner None) with the reason."""
+        if owner_id is None:
+            self.db.execute(
+                "UPDATE outbox SET owner_id = NULL, route_reason = ?, task_state = ?, updated_at = ? "
+                "WHERE event_key = ? AND task_state IN (?, ?)", [reason, UNROUTABLE, now, key, PENDING, UNROUTABLE])
+        else:
+            self.db.execute(
+                "UPDATE outbox SET owner_id = ?, route_reason = ?, "
+                "task_state = CASE WHEN task_state = ? THEN ? ELSE task_state END, updated_at = ? WHERE event_key = ?",
+                [owner_id, reason, UNROUTABLE, PENDING, now, key])
+
+    def mark(self, part: str, keys: Sequence[str], state: str, now: str, *, object_ids: dict[str, str] | None = None,
+             error: str | None = None, count_attempt: bool = False) -> None:
+        """Set the state of the task or note half of rows; `sending` is written (and committed) before the request."""
+        column = {"task": "task", "note": "note"}[part]
+        for key in keys:
+            self.db.execute(
+                f"UPDATE outbox SET {column}_state = ?, {column}_id = COALESCE(?, {column}_id),"
+                " last_error = CASE WHEN ? IS NULL AND ? = 'done' THEN NULL ELSE COALESCE(?, last_error) END,"
+                " attempts = attempts + ?, sending_since = CASE WHEN ? = 'sending' THEN ? ELSE sending_since END,"
+                " updated_at = ? WHERE event_key = ?",
+                [state, (object_ids or {}).get(key), error, state, error, int(count_attempt), state, now, now, key])
+
+    def counts(self) -> dict[str, int]:
+        return {row["status"]: row["n"] for row in
+                self.db.query("SELECT status, count(*) AS n FROM outbox_status GROUP BY status")}

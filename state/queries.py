@@ -1,0 +1,52 @@
+"""Read-only queries behind `poller state`: the same answers the views give to sqlite3 and sqlite-utils users."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from sqlite_utils import Database
+
+OUTBOX_STATUSES = ("pending", "sending", "done", "failed", "unknown", "unroutable")
+
+
+def runs(db: Database, limit: int = 20) -> list[dict[str, Any]]:
+    rows = list(db.query("SELECT * FROM last_runs LIMIT ?", [limit]))
+    for row in rows:
+        for key in ("api_calls", "skipped_ids"):
+            if row.get(key):
+                row[key] = json.loads(row[key])
+    return rows
+
+
+def outbox(db: Database, status: str | None = None, limit: int = 200) -> list[dict[str, Any]]:
+    columns = ("event_key, kind, subject_id, deal_id, owner_id, priority, due_at, status, task_state, task_id, "
+               "note_state, note_id, attempts, route_reason, last_error, subject, created_at, updated_at")
+    if status is None:
+        return list(db.query(f"SELECT {columns} FROM outbox_status ORDER BY created_at DESC LIMIT ?", [limit]))
+    return list(db.query(f"SELECT {columns} FROM outbox_status WHERE status = ? ORDER BY created_at LIMIT ?",
+                         [status, limit]))
+
+
+def outbox_counts(db: Database) -> dict[str, int]:
+    return {r["status"]: r["n"] for r in db.query("SELECT status, count(*) AS n FROM outbox_status GROUP BY status")}
+
+
+def opportunity(db: Database, opportunity_id: str) -> dict[str, Any] | None:
+    row = next(db.query("SELECT * FROM opportunities WHERE opportunity_id = ?", [opportunity_id]), None)
+    if row is None:
+        return None
+    row["snapshot"] = json.loads(row["snapshot"])
+    row["timeline"] = list(db.query(
+        "SELECT at, entry, detail FROM opportunity_timeline WHERE subject_id = ? ORDER BY at, entry", [opportunity_id]))
+    return row
+
+
+def cursors(db: Database) -> list[dict[str, Any]]:
+    return list(db.query("SELECT name, value, updated_at FROM cursors ORDER BY name"))
+
+
+def budget(db: Database, day: str) -> dict[str, Any]:
+    usage = {r["host"]: r["calls"] for r in db.query("SELECT host, calls FROM api_usage WHERE day = ?", [day])}
+    buckets = list(db.query("SELECT name, capacity, refill_per_second, tokens, updated_at FROM budget ORDER BY name"))
+    return {"day": day, "calls": usage, "buckets": buckets}

@@ -1,0 +1,190 @@
+"""What Partner Central and HubSpot last told us: snapshots and their history, invitations, deals, reconciled values."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from poller.core.conflicts import ReconciledField
+from sqlite_utils import Database
+
+from poller.core.model import Deal, Invitation, Snapshot
+
+CLOSED_STAGES = {"launched", "closed lost"}
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StoredOpportunity:
+    snapshot: Snapshot
+    hash: str
+    last_modified: str
+    aws_revision: int
+    aws_read_at: str | None
+
+
+def _chunks(items: Sequence[Any], size: int = 500) -> Iterable[Sequence[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start:start + size]
+
+
+def is_open(snapshot: Snapshot) -> bool:
+    """Open = worth sweeping: not closed on either side."""
+    stages = {(snapshot.stage or "").lower(), ((snapshot.aws.stage if snapshot.aws else None) or "").lower()}
+    return not (stages & CLOSED_STAGES)
+
+
+class Records:
+    def __init__(self, db: Database):
+        self.db = db
+
+    # --- opportunities
+    def is_empty(self) -> bool:
+        return self.db.execute("SELECT 1 FROM opportunities LIMIT 1").fetchone() is None
+
+    def versions(self, ids: Sequence[str]) -> dict[str, str]:
+        """Stored LastModifiedDate per id, to skip boundary repeats without a Get call."""
+        found: dict[str, str] = {}
+        for chunk in _chunks(list(ids)):
+            marks = ",".join("?" * len(chunk))
+            for oid, lm in self.db.execute(
+                f"SELECT opportunity_id, last_modified FROM opportunities WHERE opportunity_id IN ({marks})", chunk
+            ):
+                found[oid] = lm
+        return found
+
+    def opportunities(self, ids: Sequence[str]) -> dict[str, StoredOpportunity]:
+        found: dict[str, StoredOpportunity] = {}
+        for chunk in _chunks(list(ids)):
+            marks = ",".join("?" * len(chunk))
+            rows = self.db.execute(
+                "SELECT opportunity_id, snapshot, hash, last_modified, aws_revision, aws_read_at "
+                f"FROM opportunities WHERE opportunity_id IN ({marks})", chunk)
+            for oid, snap, digest, lm, revision, read_at in rows:
+                found[oid] = StoredOpportunity(snapshot=Snapshot.from_dict(json.loads(snap)), hash=digest,
+                                               last_modified=lm, aws_revision=revision, aws_read_at=read_at)
+        return found
+
+    def save_snapshot(self, snapshot: Snapshot, *, aws_revision: int, observed_at: str, run_id: int | None,
+                      sweep_due_at: str | None, baseline: bool = False, aws_read: bool = True) -> None:
+        """Store the current snapshot; add a history row when its content changed."""
+        digest = snapshot.hash
+        body = json.dumps(snapshot.to_dict(), separators=(",", ":"))
+        previous = self.db.execute(
+            "SELECT hash FROM opportunities WHERE opportunity_id = ?", [snapshot.opportunity_id]).fetchone()
+        self.db.execute(
+            """INSERT INTO opportunities (opportunity_id, catalog, last_modified, hash, aws_fingerprint, aws_revision,
+                   deal_id, review_status, stage, is_open, snapshot, first_seen_at, updated_at, aws_read_at, sweep_due_at)
+               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+               ON CONFLICT (opportunity_id) DO UPDATE SET
+                   catalog = excluded.catalog, last_modified = excluded.last_modified, hash = excluded.hash,
+                   aws_fingerprint = excluded.aws_fingerprint, aws_revision = excluded.aws_revision,
+                   deal_id = excluded.deal_id, review_status = excluded.review_status, stage = excluded.stage,
+                   is_open = excluded.is_open, snapshot = excluded.snapshot, updated_at = excluded.updated_at,
+                   aws_read_at = CASE WHEN ? THEN excluded.aws_read_at ELSE opportunities.aws_read_at END,
+                   sweep_due_at = CASE WHEN ? THEN excluded.sweep_due_at ELSE opportunities.sweep_due_at END""",
+            [snapshot.opportunity_id, snapshot.catalog, snapshot.last_modified, digest, snapshot.aws_fingerprint,
+             aws_revision, snapshot.deal_id, snapshot.review_status, snapshot.stage, int(is_open(snapshot)), body,
+             observed_at, observed_at, observed_at if aws_read else None, sweep_due_at, int(aws_read), int(aws_read)],
+        )
+        if previous is None or previous[0] != digest:
+            self.db.execute(
+                "INSERT INTO snapshot_history (opportunity_id, last_modified, hash, aws_revision, observed_at, run_id,"
+                " baseline, snapshot) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                [snapshot.opportunity_id, snapshot.last_modified, digest, aws_revision, observed_at, run_id,
+                 int(baseline), body],
+            )
+
+    def due_for_sweep(self, now: str, limit: int) -> list[str]:
+        rows = self.db.execute(
+            "SELECT opportunity_id FROM opportunities WHERE is_open = 1 AND aws_read_at IS NOT NULL "
+            "AND (sweep_due_at IS NULL OR sweep_due_at <= ?) ORDER BY sweep_due_at LIMIT ?", [now, limit])
+        return [r[0] for r in rows]
+
+    def history(self, since: str, until: str) -> Iterable[dict[str, Any]]:
+        """History rows of every opportunity that changed inside [since, until], each with its predecessor first."""
+        yield from self.db.query(
+            """SELECT h.* FROM snapshot_history h
+               WHERE h.opportunity_id IN (SELECT opportunity_id FROM snapshot_history WHERE observed_at BETWEEN ? AND ?)
+               ORDER BY h.opportunity_id, h.id""", [since, until])
+
+    def deal_claims(self, deal_id: str) -> list[str]:
+        return [r[0] for r in self.db.execute(
+            "SELECT opportunity_id FROM opportunities WHERE deal_id = ? ORDER BY opportunity_id", [deal_id])]
+
+    # --- malformed or unreadable records, re-read next cycle
+    def refetch_ids(self) -> list[str]:
+        return [r[0] for r in self.db.execute("SELECT opportunity_id FROM refetch ORDER BY first_failed_at")]
+
+    def mark_refetch(self, opportunity_id: str, reason: str, now: str) -> None:
+        self.db.execute(
+            "INSERT INTO refetch (opportunity_id, reason, first_failed_at) VALUES (?, ?, ?) "
+            "ON CONFLICT (opportunity_id) DO UPDATE SET reason = excluded.reason, attempts = refetch.attempts + 1",
+            [opportunity_id, reason, now])
+
+    def clear_refetch(self, opportunity_id: str) -> None:
+        self.db.execute("DELETE FROM refetch WHERE opportunity_id = ?", [opportunity_id])
+
+    # --- invitations
+    def invitations(self, ids: Sequence[str]) -> dict[str, Invitation]:
+        found: dict[str, Invitation] = {}
+        for chunk in _chunks(list(ids)):
+            marks = ",".join("?" * len(chunk))
+            for iid, record in self.db.execute(
+                    f"SELECT invitation_id, record FROM invitations WHERE invitation_id IN ({marks})", chunk):
+                found[iid] = Invitation.from_dict(json.loads(record))
+        return found
+
+    def save_invitation(self, invitation: Invitation, now: str, notified_event_key: str | None = None) -> None:
+        self.db.execute(
+            """INSERT INTO invitations (invitation_id, catalog, status, invitation_date, project_title, record,
+                   first_seen_at, updated_at, notified_event_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+               ON CONFLICT (invitation_id) DO UPDATE SET status = excluded.status, record = excluded.record,
+                   project_title = excluded.project_title, updated_at = excluded.updated_at,
+                   notified_event_key = COALESCE(invitations.notified_event_key, excluded.notified_event_key)""",
+            [invitation.invitation_id, invitation.catalog, invitation.status, invitation.invitation_date,
+             invitation.project_title, json.dumps(invitation.to_dict()), now, now, notified_event_key])
+
+    def referral_notified(self, project_title: str | None) -> bool:
+        """Whether the invitation that became this AWS-referred opportunity was already notified (matched by title)."""
+        if not project_title:
+            return False
+        row = self.db.execute(
+            "SELECT 1 FROM invitations WHERE lower(project_title) = lower(?) AND notified_event_key IS NOT NULL",
+            [project_title]).fetchone()
+        return row is not None
+
+    # --- deals (HubSpot side of the link)
+    def save_deals(self, deals: Iterable[Deal], now: str) -> None:
+        self.db.conn.executemany(
+            "INSERT OR REPLACE INTO deals (deal_id, found, owner_id, dealname, amount, closedate, read_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [[d.deal_id, int(d.exists), d.owner_id, d.dealname, d.amount, d.closedate, now] for d in deals])
+
+    def deals(self, ids: Sequence[str]) -> dict[str, Deal]:
+        found: dict[str, Deal] = {}
+        for chunk in _chunks(list(ids)):
+            marks = ",".join("?" * len(chunk))
+            for row in self.db.query(f"SELECT * FROM deals WHERE deal_id IN ({marks})", chunk):
+                found[row["deal_id"]] = Deal(deal_id=row["deal_id"], exists=bool(row["found"]),
+                                             owner_id=row["owner_id"], dealname=row["dealname"],
+                                             amount=row["amount"], closedate=row["closedate"])
+        return found
+
+    # --- reconciled values of mapped fields, for conflict detection
+    def reconciled(self, opportunity_id: str) -> dict[str, ReconciledField]:
+        return {row["field"]: ReconciledField(pc_value=row["pc_value"], deal_value=row["deal_value"],
+                                              raised_at=row["raised_at"])
+                for row in self.db.query("SELECT * FROM reconciled WHERE opportunity_id = ?", [opportunity_id])}
+
+    def save_reconciled(self, opportunity_id: str, fields: dict[str, ReconciledField], now: str) -> None:
+        self.db.conn.executemany(
+            "INSERT OR REPLACE INTO reconciled (opportunity_id, field, pc_value, deal_value, raised_at, updated_at) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            [[opportunity_id, name, _text(f.pc_value), _text(f.deal_value), f.raised_at, now]
+             for name, f in fields.items()])
+
+
+def _text(value: Any) -> str | None:
+    return None if value is None else str(value)
