@@ -29,3 +29,8 @@ def cli(config: str | None, db: str | None, log_format: str | None, verbose: boo
 
 cli.add_command(run_command)
 cli.add_command(state_group)
+cli.add_command(__import__("poller.commands.demo_cmd", fromlist=["demo_command"]).demo_command)
+cli.add_command(__import__("poller.commands.demo_cmd", fromlist=["simulate_command"]).simulate_command)
+cli.add_command(__import__("poller.commands.daemon_cmd", fromlist=["daemon_command"]).daemon_command)
+cli.add_command(__import__("poller.commands.backfill_cmd", fromlist=["backfill_command"]).backfill_command)
+cli.add_command(__import__("poller.commands.config_cmd", fromlist=["config_group"]).config_group)

@@ -173,7 +173,10 @@ def load_settings(config_path: str | None = None, environ: dict[str, str] | None
             values[key] = _coerce(key, raw, KINDS, PRIORITIES)
     for key, var in ENV.items():
         if env.get(var) not in (None, ""):
-            values[key] = _coerce(key, env[var], KINDS, PRIORITIES)
+            try:
+                values[key] = _coerce(key, env[var], KINDS, PRIORITIES)
+            except ConfigError as exc:
+                raise ConfigError(f"{exc} ({var})") from None
     if "hubspot_access_token" not in values and env.get(TOKEN_FILE_ENV):
         try:
             values["hubspot_access_token"] = Path(env[TOKEN_FILE_ENV]).read_text().strip() or None

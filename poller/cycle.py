@@ -23,6 +23,7 @@ from state.lease import Lease
 
 log = logging.getLogger(__name__)
 CURSOR = "opportunities"
+BASELINE_PENDING = "baseline_pending"  # meta key: set while a first-run baseline listing has not completed
 
 
 @dataclass(slots=True, kw_only=True)
@@ -37,15 +38,19 @@ class RunResult:
 class Limits:
     """The run's time budget (monotonic) and the job's Partner Central daily read budget, checked between pages."""
 
-    def __init__(self, app: App, started: float, clock: Callable[[], float] = time.monotonic):
+    def __init__(self, app: App, started: float, clock: Callable[[], float] = time.monotonic,
+                 stop_requested: Callable[[], bool] | None = None):
         self.app = app
         self.started = started
         self.clock = clock
         self.budgets = Budgets(app.store.db)
+        self.stop_requested = stop_requested or (lambda: False)  # the daemon's SIGTERM/SIGINT flag
 
     def check(self, lease: Lease | None = None) -> None:
         if lease is not None:
             lease.heartbeat(self.app.clock())
+        if self.stop_requested():
+            raise BudgetExhausted("stop requested")
         if self.clock() - self.started > self.app.settings.run_time_budget:
             raise BudgetExhausted(f"run time budget of {self.app.settings.run_time_budget:.0f}s spent")
         used = self.budgets.used_today(PC_HOST, self.app.clock())
@@ -61,6 +66,8 @@ def poll_opportunities(app: App, *, run_id: int, baseline: bool, tally: RunTally
     since = since_override
     if since is None and cursor is not None:
         since = iso(parse_iso(cursor) - dt.timedelta(seconds=app.settings.lookback))
+    # Records a baseline had to skip stay silent when the listing brings them back.
+    silent = frozenset(oid for oid, was_baseline in app.store.records.refetch_queue() if was_baseline)
     for page in app.pc.list_opportunities(since):
         tally.pages += 1
         listed: dict[str, str] = {}
@@ -69,6 +76,10 @@ def poll_opportunities(app: App, *, run_id: int, baseline: bool, tally: RunTally
                 oid, last_modified = listed_version(item)
             except MalformedRecord as exc:
                 tally.skip(exc.record_id, exc.reason)
+                if isinstance(item.get("Id"), str) and item["Id"].strip():
+                    # the cursor moves past it, so only the refetch table brings it back (GetOpportunity by id)
+                    app.store.records.mark_refetch(item["Id"].strip(), exc.reason, iso(app.clock()),
+                                                   baseline=baseline)
                 continue
             if until is None or last_modified <= until:
                 listed[oid] = last_modified
@@ -76,26 +87,30 @@ def poll_opportunities(app: App, *, run_id: int, baseline: bool, tally: RunTally
         # Boundary repeats from the lookback come back with the same LastModifiedDate: no Get calls for them.
         changed = [oid for oid, lm in listed.items() if versions.get(oid) != lm]
         stored = app.store.records.opportunities(changed)
-        fetched = fetch_details(app, changed, stored, tally)
+        fetched = fetch_details(app, changed, stored, tally, baseline=baseline)
         tally.changed += len(fetched)
         high_water = max(listed.values(), default=None)
         derive_and_commit(app, fetched, run_id=run_id, baseline=baseline, source=source, tally=tally, stored=stored,
-                          cursor=(CURSOR, high_water) if move_cursor and high_water else None)
+                          cursor=(CURSOR, high_water) if move_cursor and high_water else None, silent_ids=silent)
         limits.check(lease)
 
 
-def refetch(app: App, *, run_id: int, tally: RunTally) -> None:
-    """Read again the records a previous cycle had to skip."""
-    ids = app.store.records.refetch_ids()
-    if not ids:
-        return
-    stored = app.store.records.opportunities(ids)
-    fetched = fetch_details(app, ids, stored, tally)
-    tally.changed += len(fetched)
-    derive_and_commit(app, fetched, run_id=run_id, baseline=False, source="cycle", tally=tally, stored=stored)
+def refetch(app: App, *, run_id: int, tally: RunTally, baseline: bool = False) -> None:
+    """Read again the records earlier cycles had to skip; one skipped during the baseline stays silent."""
+    # A record that failed moments ago in this cycle waits for the next one rather than being read twice.
+    queue = [(oid, was_baseline) for oid, was_baseline in app.store.records.refetch_queue() if oid not in tally.read]
+    for silent in (True, False):
+        ids = [oid for oid, was_baseline in queue if (was_baseline or baseline) == silent]
+        if not ids:
+            continue
+        stored = app.store.records.opportunities(ids)
+        fetched = fetch_details(app, ids, stored, tally, baseline=silent)
+        tally.changed += len(fetched)
+        derive_and_commit(app, fetched, run_id=run_id, baseline=silent, source="cycle", tally=tally, stored=stored)
 
 
-def run_cycle(app: App, *, mode: str = "run", deliver: bool = True, lease_ttl: float = 900.0) -> RunResult:
+def run_cycle(app: App, *, mode: str = "run", deliver: bool = True, lease_ttl: float = 900.0,
+              stop_requested: Callable[[], bool] | None = None) -> RunResult:
     """One complete, bounded cycle. Never raises for API trouble: the result carries the exit code."""
     started = time.monotonic()
     now = app.clock()
@@ -111,14 +126,18 @@ def run_cycle(app: App, *, mode: str = "run", deliver: bool = True, lease_ttl: f
     cursor_before = app.store.cursor(CURSOR)
     run_id = app.store.runs.start(mode, iso(now), cursor_before)
     tally = RunTally()
-    limits = Limits(app, started)
+    limits = Limits(app, started, stop_requested=stop_requested)
     status, error, deferred, delivered, parked = "ok", None, None, 0, 0
-    baseline = cursor_before is None and app.store.records.is_empty()
+    # A baseline cut short (budget, failure) stays a baseline until its listing completes: the next cycle continues it.
+    baseline = (cursor_before is None and app.store.records.is_empty()) or bool(app.store.meta(BASELINE_PENDING))
     try:
         if baseline:
             log.info("first run on an empty database: recording a silent baseline (pending invitations still notify)")
+            app.store.set_meta(BASELINE_PENDING, True)
         poll_opportunities(app, run_id=run_id, baseline=baseline, tally=tally, limits=limits, lease=lease)
-        refetch(app, run_id=run_id, tally=tally)
+        if baseline:
+            app.store.set_meta(BASELINE_PENDING, False)
+        refetch(app, run_id=run_id, tally=tally, baseline=baseline)
         limits.check(lease)
         if not baseline:
             sweep(app, run_id=run_id, tally=tally, limits=limits, lease=lease)

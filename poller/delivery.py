@@ -42,8 +42,8 @@ def deliver(portal: HubSpotPortal, *, limits: Any = None) -> DeliveryOutcome:
         parked = route_pending(portal)
         for _ in range(3):  # a batch that ends `unknown` is reconciled and, if absent, resent in the same run
             sent = sum(send_pending(portal, part, modes) for part in PARTS)
-            unknown = reconcile_unknown(portal, modes)
-            if not sent or not unknown:
+            resend = reconcile_unknown(portal, modes)
+            if not sent or not resend:
                 break
     except BudgetExhausted as exc:
         deferred = str(exc)
@@ -114,9 +114,9 @@ def _finish(portal: HubSpotPortal, part: str, keys: list[str], state: str, error
 
 
 def reconcile_unknown(portal: HubSpotPortal, modes: dict[str, str]) -> int:
-    """Look each uncertain object up by its event key: found → done; absent → pending (resend). Returns those left."""
+    """Look each uncertain object up by its event key: found → done; absent → pending. Returns how many to resend."""
     store = portal.store
-    left = 0
+    resend = 0
     for part in PARTS:
         rows = store.outbox.rows(f"{part}_state = 'unknown'")
         if not rows:
@@ -126,10 +126,10 @@ def reconcile_unknown(portal: HubSpotPortal, modes: dict[str, str]) -> int:
         with store.atomic():
             store.outbox.mark(part, [k for k in checked if k in found], "done", now, object_ids=found)
             store.outbox.mark(part, [k for k in checked if k not in found], "pending", now)
-        left += len(rows) - len(checked)
+        resend += len([k for k in checked if k not in found])
         if found:
             log.info("reconciled %d %ss that HubSpot had created before we recorded them", len(found), part)
-    return left
+    return resend
 
 
 def settled(row: dict[str, Any], now: dt.datetime, seconds: float) -> bool:

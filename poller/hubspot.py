@@ -28,6 +28,14 @@ class UnknownOutcome(Exception):
     """The request may or may not have been applied (timeout, 5xx, disconnect): never resend blindly."""
 
 
+class Refused(FatalError):
+    """HubSpot refused the token or its permissions (401/403): fatal for the cycle unless the caller can do without."""
+
+    def __init__(self, status: int, message: str):
+        super().__init__(message)
+        self.status = status
+
+
 class Rejected(Exception):
     """HubSpot answered with a client error that a resend would not change."""
 
@@ -116,7 +124,7 @@ class HubSpotPortal:
                         raise UnknownOutcome(f"HTTP {status}") from exc
                     raise RetriableError(f"HubSpot HTTP {status}") from exc
                 if status in (401, 403):
-                    raise FatalError(f"HubSpot refused the token (HTTP {status}): {_message(exc.body)}") from exc
+                    raise Refused(status, f"HubSpot refused the token (HTTP {status}): {_message(exc.body)}") from exc
                 raise Rejected(status, exc.body) from exc
             self.budget.observe(headers)
             return data, status, headers

@@ -20,30 +20,36 @@ class HubSpotBudget:
     def __init__(self, budgets: Budgets, requests_per_10s: int, *, max_wait: float = 12.0,
                  clock: Callable[[], float] = time.time, sleep: Callable[[float], None] = time.sleep):
         self.budgets = budgets
-        self.capacity = float(requests_per_10s)
+        # A bucket admits its capacity at once plus its refill over any window: with capacity = the budget it could
+        # send twice the budget inside one rolling 10 s (HubSpot's window). Half burst + half refill never exceeds it.
+        self.capacity = max(1.0, requests_per_10s / 2)
         self.max_wait = max_wait
         self.clock = clock
         self.sleep = sleep
-        self._loaded = False
+        self._shape: tuple[float, float] | None = None  # (capacity, refill/s) as last saved by this process
 
     def _bucket(self) -> Bucket:
-        bucket = self.budgets.load(NAME, self.capacity, self.capacity / WINDOW, self.clock())
-        self._loaded = True
-        return bucket
+        # At start-up the configured budget is the ceiling again; after that, keep what the headers tightened it to.
+        capacity, rate = self._shape or (self.capacity, self.capacity / WINDOW)
+        return self.budgets.load(NAME, capacity, rate, self.clock())
+
+    def _save(self, bucket: Bucket) -> None:
+        self._shape = (bucket.capacity, bucket.refill_per_second)
+        self.budgets.save(NAME, bucket)
 
     def acquire(self) -> None:
         """Take one request's token, waiting briefly when the window is nearly spent; else stop cleanly."""
         bucket, wait = take(self._bucket(), 1, self.clock())
         if wait > 0:
             if wait > self.max_wait or math.isinf(wait):
-                self.budgets.save(NAME, bucket)
+                self._save(bucket)
                 raise BudgetExhausted(f"HubSpot request budget spent (next token in {wait:.1f}s)")
             self.sleep(wait)
             bucket, wait = take(bucket, 1, self.clock())
             if wait > 0:  # the clock did not move (frozen in tests): stop rather than spin
-                self.budgets.save(NAME, bucket)
+                self._save(bucket)
                 raise BudgetExhausted("HubSpot request budget spent")
-        self.budgets.save(NAME, bucket)
+        self._save(bucket)
 
     def observe(self, headers: Mapping[str, str] | None) -> None:
         """Shrink the budget to what X-HubSpot-RateLimit-* says is left (shared with the portal's other apps)."""
@@ -54,14 +60,16 @@ class HubSpotBudget:
         remaining = _number(headers.get("X-HubSpot-RateLimit-Remaining"))
         if limit is None and remaining is None:
             return
-        bucket = tighten(self._bucket(), limit, interval_ms / 1000 if interval_ms else None, remaining, self.clock())
-        self.budgets.save(NAME, bucket)
+        # Shaped like ours: half the portal's window as burst, half as refill, so we alone never overrun it.
+        bucket = tighten(self._bucket(), limit / 2 if limit else None, interval_ms / 1000 if interval_ms else None,
+                         remaining, self.clock())
+        self._save(bucket)
 
     def rate_limited(self) -> None:
         """After a 429: nothing left in this window."""
         bucket = self._bucket()
-        self.budgets.save(NAME, Bucket(capacity=bucket.capacity, refill_per_second=bucket.refill_per_second,
-                                       tokens=0.0, updated_at=self.clock()))
+        self._save(Bucket(capacity=bucket.capacity, refill_per_second=bucket.refill_per_second, tokens=0.0,
+                          updated_at=self.clock()))
 
 
 def _number(value: str | None) -> float | None:

@@ -21,7 +21,7 @@ from hubspot.crm.objects.tasks import (
 from hubspot.crm.properties import PropertyCreate
 
 from poller.core.timefmt import parse_iso
-from poller.hubspot import Rejected
+from poller.hubspot import Refused, Rejected
 
 if TYPE_CHECKING:
     from poller.hubspot import HubSpotPortal
@@ -83,7 +83,9 @@ def ensure_key_property(portal: HubSpotPortal) -> dict[str, str]:
             portal.call(portal.properties.get_by_name_with_http_info, object_type, KEY_PROPERTY)
             modes[part] = "property"
             continue
-        except Rejected as exc:
+        except (Rejected, Refused) as exc:
+            if isinstance(exc, Refused) and exc.status != 403:
+                raise  # a bad token stops the cycle; a missing permission only means "no custom property"
             if exc.status != 404:
                 modes[part] = "body"
                 continue
@@ -93,7 +95,9 @@ def ensure_key_property(portal: HubSpotPortal) -> dict[str, str]:
                 group_name=GROUP[part], description="Idempotency key of the poller notification that created this"),
                 write=True)
             modes[part] = "property"
-        except Rejected as exc:
+        except (Rejected, Refused) as exc:  # 403: the portal's tier or the token's scopes do not allow it
+            if isinstance(exc, Refused) and exc.status != 403:
+                raise
             log.info("cannot create %s.%s (%s); the event key goes in the body as a Ref: token", object_type,
                      KEY_PROPERTY, exc)
             modes[part] = "body"

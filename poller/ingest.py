@@ -30,8 +30,10 @@ class RunTally:
     pages: int = 0
     changed: int = 0
     swept: int = 0
-    events: int = 0
+    events: int = 0  # new events (keys not seen before)
+    derived: int = 0  # every event derived, new or already known (backfill reports both)
     skipped: list[str] = field(default_factory=list)
+    read: set[str] = field(default_factory=set)  # ids whose details this run already tried to read
     notifications: list[Notification] = field(default_factory=list)
 
     def skip(self, record_id: str, reason: str) -> None:
@@ -54,11 +56,13 @@ def sweep_due(opportunity_id: str, read_at: dt.datetime, period: float) -> str:
     return iso(read_at + dt.timedelta(seconds=period * (0.5 + spread)))
 
 
-def fetch_details(app: App, ids: Sequence[str], stored: dict[str, StoredOpportunity], tally: RunTally) -> list[Fetched]:
+def fetch_details(app: App, ids: Sequence[str], stored: dict[str, StoredOpportunity], tally: RunTally, *,
+                  baseline: bool = False) -> list[Fetched]:
     """GetOpportunity + GetAwsOpportunitySummary per id; broken or vanished records are skipped and queued."""
     fetched: list[Fetched] = []
     now = iso(app.clock())
     for opportunity_id in ids:
+        tally.read.add(opportunity_id)
         try:
             opportunity = app.pc.get_opportunity(opportunity_id)
             if opportunity is None:
@@ -75,7 +79,7 @@ def fetch_details(app: App, ids: Sequence[str], stored: dict[str, StoredOpportun
                                    aws_read=need_summary))
         except MalformedRecord as exc:
             tally.skip(opportunity_id, exc.reason)
-            app.store.records.mark_refetch(opportunity_id, exc.reason, now)
+            app.store.records.mark_refetch(opportunity_id, exc.reason, now, baseline=baseline)
     return fetched
 
 
@@ -91,8 +95,12 @@ def read_deals(app: App, snapshots: Sequence[Snapshot]) -> dict[str, Deal]:
 
 def derive_and_commit(app: App, fetched: Sequence[Fetched], *, run_id: int, baseline: bool, source: str,
                       tally: RunTally, cursor: tuple[str, str] | None = None,
-                      stored: dict[str, StoredOpportunity] | None = None) -> list[Event]:
-    """Diff each new snapshot against the stored one and commit snapshots, events, outbox and cursor together."""
+                      stored: dict[str, StoredOpportunity] | None = None,
+                      silent_ids: frozenset[str] = frozenset()) -> list[Event]:
+    """Diff each new snapshot against the stored one and commit snapshots, events, outbox and cursor together.
+
+    `silent_ids` are derived as baseline whatever `baseline` says: records a baseline had to skip.
+    """
     now = app.clock()
     now_iso = iso(now)
     snapshots = [f.snapshot for f in fetched]
@@ -114,9 +122,10 @@ def derive_and_commit(app: App, fetched: Sequence[Fetched], *, run_id: int, base
                                       rules=app.rules, claimed_by=claims)
             reconciled_after, conflict_fields, conflict_events = result.reconciled, result.fields, result.events
         referral_notified = old is not None or app.store.records.referral_notified(new.title)
+        silent = baseline or new.opportunity_id in silent_ids
         events.extend(diff(old.snapshot if old else None, new, now, rules=app.rules, aws_revision=revision,
-                           referral_notified=referral_notified, baseline=baseline, conflict_fields=conflict_fields))
-        if not baseline:
+                           referral_notified=referral_notified, baseline=silent, conflict_fields=conflict_fields))
+        if not silent:
             events.extend(conflict_events)
         writes.append((new, revision, item.aws_read, reconciled_after))
     contexts = {s.opportunity_id: s for s in snapshots}
@@ -137,5 +146,6 @@ def derive_and_commit(app: App, fetched: Sequence[Fetched], *, run_id: int, base
         if cursor is not None:
             app.store.advance_cursor(cursor[0], cursor[1], now_iso)
     tally.events += len(new_events)
+    tally.derived += len(events)
     tally.notifications.extend(notifications)
     return new_events

@@ -9,7 +9,7 @@ from typing import TypeVar
 
 from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt, stop_after_delay
 from tenacity.stop import stop_base
-from tenacity.wait import wait_base, wait_exponential_jitter
+from tenacity.wait import wait_base, wait_exponential, wait_random
 
 from poller.errors import RetriableError
 
@@ -17,16 +17,21 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 
+def _jittered() -> wait_base:
+    """0.5 s, 1 s, 2 s … up to 20 s, plus up to 1 s of jitter so parallel jobs don't retry in step."""
+    return wait_exponential(multiplier=0.5, max=20) + wait_random(0, 1)
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class RetrySettings:
     # Attempt-based stop first: under freezegun time.monotonic is frozen and a delay-based stop alone never fires.
     stop: stop_base = field(default_factory=lambda: stop_after_attempt(5) | stop_after_delay(120))
-    wait: wait_base = field(default_factory=lambda: wait_exponential_jitter(initial=0.5, max=20, jitter=1))
+    wait: wait_base = field(default_factory=lambda: _jittered())
 
     @classmethod
     def attempts(cls, n: int, wait: wait_base | None = None) -> RetrySettings:
         return cls(stop=stop_after_attempt(n) | stop_after_delay(300),
-                   wait=wait or wait_exponential_jitter(initial=0.5, max=20, jitter=1))
+                   wait=wait or _jittered())
 
 
 def _log_retry(state: RetryCallState) -> None:

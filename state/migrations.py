@@ -237,3 +237,9 @@ def m002_operator_views(db: Database) -> None:
         SELECT host, calls FROM api_usage WHERE day = strftime('%Y-%m-%d', 'now');
         """
     )
+
+
+@migrations()
+def m003_refetch_baseline(db: Database) -> None:
+    # A record skipped during the silent baseline stays silent when it is finally read.
+    db.execute("ALTER TABLE refetch ADD COLUMN baseline INTEGER NOT NULL DEFAULT 0")

@@ -7,10 +7,10 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from poller.core.conflicts import ReconciledField
 from sqlite_utils import Database
 
-from poller.core.model import Deal, Invitation, Snapshot
+from poller.core.conflicts import ReconciledField
+from poller.core.model import Deal, Invitation, Snapshot, stable_hash
 
 CLOSED_STAGES = {"launched", "closed lost"}
 
@@ -69,8 +69,10 @@ class Records:
     def save_snapshot(self, snapshot: Snapshot, *, aws_revision: int, observed_at: str, run_id: int | None,
                       sweep_due_at: str | None, baseline: bool = False, aws_read: bool = True) -> None:
         """Store the current snapshot; add a history row when its content changed."""
-        digest = snapshot.hash
-        body = json.dumps(snapshot.to_dict(), separators=(",", ":"))
+        data = snapshot.to_dict()  # once: asdict() dominates a large baseline, and hash/fingerprint derive from it
+        digest = stable_hash(data)  # == snapshot.hash
+        aws_fingerprint = stable_hash(data["aws"])[:16] if snapshot.aws is not None else None  # == aws_fingerprint
+        body = json.dumps(data, separators=(",", ":"))
         previous = self.db.execute(
             "SELECT hash FROM opportunities WHERE opportunity_id = ?", [snapshot.opportunity_id]).fetchone()
         self.db.execute(
@@ -84,7 +86,7 @@ class Records:
                    is_open = excluded.is_open, snapshot = excluded.snapshot, updated_at = excluded.updated_at,
                    aws_read_at = CASE WHEN ? THEN excluded.aws_read_at ELSE opportunities.aws_read_at END,
                    sweep_due_at = CASE WHEN ? THEN excluded.sweep_due_at ELSE opportunities.sweep_due_at END""",
-            [snapshot.opportunity_id, snapshot.catalog, snapshot.last_modified, digest, snapshot.aws_fingerprint,
+            [snapshot.opportunity_id, snapshot.catalog, snapshot.last_modified, digest, aws_fingerprint,
              aws_revision, snapshot.deal_id, snapshot.review_status, snapshot.stage, int(is_open(snapshot)), body,
              observed_at, observed_at, observed_at if aws_read else None, sweep_due_at, int(aws_read), int(aws_read)],
         )
@@ -117,11 +119,16 @@ class Records:
     def refetch_ids(self) -> list[str]:
         return [r[0] for r in self.db.execute("SELECT opportunity_id FROM refetch ORDER BY first_failed_at")]
 
-    def mark_refetch(self, opportunity_id: str, reason: str, now: str) -> None:
+    def mark_refetch(self, opportunity_id: str, reason: str, now: str, *, baseline: bool = False) -> None:
         self.db.execute(
-            "INSERT INTO refetch (opportunity_id, reason, first_failed_at) VALUES (?, ?, ?) "
+            "INSERT INTO refetch (opportunity_id, reason, first_failed_at, baseline) VALUES (?, ?, ?, ?) "
             "ON CONFLICT (opportunity_id) DO UPDATE SET reason = excluded.reason, attempts = refetch.attempts + 1",
-            [opportunity_id, reason, now])
+            [opportunity_id, reason, now, int(baseline)])
+
+    def refetch_queue(self) -> list[tuple[str, bool]]:
+        """(id, skipped during the baseline) of every record waiting to be read again."""
+        rows = self.db.execute("SELECT opportunity_id, baseline FROM refetch ORDER BY first_failed_at")
+        return [(r[0], bool(r[1])) for r in rows]
 
     def clear_refetch(self, opportunity_id: str) -> None:
         self.db.execute("DELETE FROM refetch WHERE opportunity_id = ?", [opportunity_id])

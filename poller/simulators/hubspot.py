@@ -7,7 +7,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from poller.simulators.hubspot_faults import Faults
+from poller.simulators.hubspot_faults import AfterCommit, BeforeCommit, Faults
 from poller.simulators.hubspot_ratelimit import RateLimiter
 from poller.simulators.hubspot_routes import match
 from poller.simulators.hubspot_store import CrmStore, Ctx, Owner
@@ -123,6 +123,18 @@ class HubSpotSimulator:
         with self._lock:
             self._faults.commit_then_drop(path_contains, times)
 
+    def on_request(self, path_contains: str, *, before_commit: BeforeCommit | None = None,
+                   after_commit: AfterCommit | None = None, times: int = 1, method: str | None = None) -> None:
+        """Call a hook on the next `times` matching requests that get past auth and the rate limit.
+
+        `before_commit(request)` runs before the request is processed, `after_commit(request, response)` after it
+        committed and before the answer is sent. Either may return True to drop the connection: before the commit
+        the request is then never processed; after it the request stays committed and the client never hears back.
+        Hooks run under the simulator's lock, so they see (and may change) a consistent portal.
+        """
+        with self._lock:
+            self._faults.on_request(path_contains, times, method, before_commit, after_commit)
+
     def storm_429(self, times: int) -> None:
         with self._lock:
             self._faults.storm += times
@@ -171,10 +183,15 @@ class HubSpotSimulator:
         if status is not None:
             body = rate_limit_body() if status == 429 else error_body(status, _fault_message(status))
             return _with(json_response(status, body), headers)
+        hook = self._faults.take_hook(request)
+        if hook is not None and hook.before_commit is not None and hook.before_commit(request):
+            return Response(status=0, drop=True)  # never processed, and the client never hears back
         try:
             response = route.handler(Ctx(store=self._store, request=request, params=params, now=now))
         except ApiError as exc:
             response = json_response(exc.status, exc.body)
+        if hook is not None and hook.after_commit is not None and hook.after_commit(request, response):
+            return Response(status=response.status, drop=True)
         if self._faults.take_drop(request):
             return Response(status=response.status, drop=True)  # committed, but the client never hears back
         return _with(response, headers)

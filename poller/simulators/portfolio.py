@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import random
 from dataclasses import dataclass
 from typing import Any
@@ -118,3 +119,102 @@ def invitation_record(n: int, *, status: str = "PENDING") -> dict[str, Any]:
                         "ExpectedCustomerSpend": [{"Amount": "8000", "CurrencyCode": "USD", "Frequency": "Monthly",
                                                    "TargetCompany": "AWS"}]}}},
     }
+
+
+# --- a varied portfolio, as a partner's pipeline really looks (the demo and `poller simulate` use it)
+
+FORMER_OWNER = ("105", "erin@partner.example", "Erin", "Walsh")  # leaves the company during the demo's day
+# Review status by position in each block of 20: mostly approved, some still with AWS, one to fix, one rejected.
+REVIEW_PATTERN = {2: "In review", 9: "In review", 16: "In review", 5: "Action Required", 12: "Submitted",
+                  18: "Rejected"}
+CLOSED_PATTERN = {7: "Launched", 14: "Closed Lost"}
+OPEN_STAGES = ["Prospect", "Qualified", "Technical Validation", "Business Validation", "Committed"]
+AWS_STAGE = {"Prospect": "Prospect", "Qualified": "Qualify", "Technical Validation": "Technical Validation",
+             "Business Validation": "Business Validation", "Committed": "Committed", "Launched": "Launched",
+             "Closed Lost": "Closed Lost"}
+SCORES = ["Medium", "High", "Low", "Medium"]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PortfolioEntry:
+    """One seeded opportunity and its deal, with the state a script needs to pick it for a change."""
+
+    n: int
+    opportunity_id: str
+    deal_id: str
+    owner_id: str
+    title: str
+    customer: str
+    amount: str
+    close_date: str
+    review_status: str
+    stage: str
+    engagement_score: str | None
+
+    @property
+    def open(self) -> bool:
+        return self.stage not in CLOSED_PATTERN.values()
+
+
+def _wire(moment: dt.datetime) -> str:
+    return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+
+def owner_of(n: int) -> str:
+    """Deal owner by position: the four sellers in turn, and every 50th deal (from the 20th) is Erin's."""
+    return FORMER_OWNER[0] if n % 50 == 19 else OWNERS[n % len(OWNERS)][0]
+
+
+def seed_portfolio(pc: Any, hubspot: Any | None, count: int, *, now: dt.datetime,
+                   seed_value: int = 7) -> list[PortfolioEntry]:
+    """`count` submitted opportunities in mixed review states and stages, all with AWS summaries, modified over the
+    last four months; their deals (same name, amount and close date) owned by four sellers and Erin; the owners."""
+    rng = random.Random(seed_value)
+    if hubspot is not None:
+        for owner_id, email, first, last in [*OWNERS, FORMER_OWNER, FALLBACK_OWNER]:
+            hubspot.add_owner(owner_id, email, first, last)
+    entries = []
+    for n in range(count):
+        review = REVIEW_PATTERN.get(n % 20, "Approved")
+        stage = CLOSED_PATTERN.get(n % 20) or ("Qualified" if review != "Approved" else OPEN_STAGES[n % 5])
+        score = SCORES[n % len(SCORES)] if n % 9 else None  # AWS has not scored every opportunity
+        record = opportunity_record(n, rng=rng, review_status=review, stage=stage)
+        modified = now - dt.timedelta(minutes=rng.randint(60, 120 * 24 * 60))
+        close = (now + dt.timedelta(days=rng.randint(20, 300))).date().isoformat()
+        record["LifeCycle"]["TargetCloseDate"] = close
+        if review == "Action Required":
+            record["LifeCycle"]["ReviewComments"] = "Add the customer's business problem in more detail."
+        record.update(CreatedDate=_wire(modified - dt.timedelta(days=rng.randint(5, 200))),
+                      LastModifiedDate=_wire(modified))
+        summary = aws_summary_record(n, score=score, team=1 + n % 2)
+        summary["LifeCycle"]["Stage"] = AWS_STAGE[stage]
+        if score is None:
+            summary["Insights"].pop("EngagementScore")
+        pc.put_opportunity(record, summary)
+        amount = record["Project"]["ExpectedCustomerSpend"][0]["Amount"]
+        entry = PortfolioEntry(n=n, opportunity_id=opportunity_id(n), deal_id=deal_id(n), owner_id=owner_of(n),
+                               title=record["Project"]["Title"], amount=amount, close_date=close,
+                               customer=record["Customer"]["Account"]["CompanyName"], review_status=review,
+                               stage=stage, engagement_score=score)
+        if hubspot is not None:
+            hubspot.add_deal(entry.deal_id, dealname=entry.title, amount=amount, closedate=f"{close}T00:00:00Z",
+                             hubspot_owner_id=entry.owner_id)
+        entries.append(entry)
+    return entries
+
+
+def referral_invitation(n: int, *, status: str = "PENDING", invited: dt.datetime | None = None) -> dict[str, Any]:
+    """invitation_record with a plain project title ("GenAI assistant for Hooli"), as AWS writes them."""
+    record = invitation_record(n, status=status)
+    payload = record["Payload"]["OpportunityInvitation"]
+    payload["Project"]["Title"] = f"{PROJECTS[n % len(PROJECTS)]} for {payload['Customer']['CompanyName']}"
+    if invited is not None:
+        record["InvitationDate"] = _wire(invited)
+    return record
+
+
+def seed_invitations(pc: Any, *, now: dt.datetime) -> dict[str, str]:
+    """Two AWS referrals: one PENDING (the seller must answer), one ACCEPTED days ago. Returns {status: id}."""
+    pending = referral_invitation(1, invited=now - dt.timedelta(days=2))
+    accepted = referral_invitation(2, status="ACCEPTED", invited=now - dt.timedelta(days=6))
+    return {"PENDING": pc.put_invitation(pending), "ACCEPTED": pc.put_invitation(accepted)}

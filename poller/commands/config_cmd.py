@@ -1,0 +1,101 @@
+"""`poller config check | show`: validate the settings and the credentials before the first scheduled run."""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import asdict
+
+import click
+
+from poller.commands.common import emit_json, handle_errors, settings_from, table
+from poller.config import DURATIONS
+from poller.config_check import (
+    Check,
+    check_hubspot,
+    check_partner_central,
+    check_state,
+    config_path,
+    effective,
+)
+from poller.errors import ConfigError
+
+
+@click.group(name="config")
+def config_group() -> None:
+    """Check or show the effective configuration (poller.toml < environment).
+
+    Example:
+
+    \b
+        poller config check
+        poller --config /etc/poller.toml config show
+    """
+
+
+@config_group.command(name="check")
+@click.option("--skip-hubspot", is_flag=True, help="Check Partner Central only (no HubSpot token needed).")
+@click.option("--offline", is_flag=True, help="Validate the settings only; call no API.")
+@click.option("--json", "as_json", is_flag=True, help="Print the checks as JSON.")
+@click.pass_context
+@handle_errors
+def check(ctx: click.Context, skip_hubspot: bool, offline: bool, as_json: bool) -> None:
+    """Validate the settings, then make one cheap call per permission the job uses.
+
+    Partner Central: ListOpportunities and ListEngagementInvitations with
+    MaxResults=1 (and a Get of what they return). HubSpot: owners, a deal
+    read, a task read and an empty task/note batch create (creates nothing).
+    Each check prints OK or FAIL; a failure names the missing IAM action or
+    HubSpot scope. Exit codes: 0 all OK, 1 a check failed, 2 bad settings.
+
+    Example:
+
+    \b
+        poller config check
+        poller config check --skip-hubspot --json
+    """
+    settings = settings_from(ctx)
+    if not settings.hubspot_configured and not skip_hubspot:
+        raise ConfigError("hubspot_access_token: not set (HUBSPOT_ACCESS_TOKEN or HUBSPOT_ACCESS_TOKEN_FILE); "
+                          "without it nothing is delivered (--skip-hubspot checks Partner Central only)")
+    root = ctx.find_root().params
+    path = config_path(root.get("config"))
+    checks = [Check(system="settings", name="settings", ok=True,
+                    detail=f"valid ({path or 'no poller.toml'}; catalog {settings.catalog})"), check_state(settings)]
+    if not offline:
+        checks += check_partner_central(settings)
+        if not skip_hubspot:
+            checks += check_hubspot(settings)
+    failed = [c for c in checks if not c.ok]
+    if as_json:
+        emit_json({"ok": not failed, "checks": [asdict(c) for c in checks]})
+    else:
+        rows = [{"system": c.system, "check": c.name, "result": "OK" if c.ok else "FAIL", "detail": c.detail}
+                for c in checks]
+        click.echo(table(rows, ["system", "check", "result", "detail"], {"detail": 110}))
+        click.echo(f"\n{len(failed)} of {len(checks)} checks failed" if failed else f"\nall {len(checks)} checks passed")
+    sys.exit(1 if failed else 0)
+
+
+@config_group.command(name="show")
+@click.option("--json", "as_json", is_flag=True, help="Print the settings as JSON.")
+@click.pass_context
+@handle_errors
+def show(ctx: click.Context, as_json: bool) -> None:
+    """Print every effective setting and where it came from; the token is redacted.
+
+    Example:
+
+    \b
+        poller config show
+        POLLER_CATALOG=Sandbox poller config show --json
+    """
+    settings = settings_from(ctx)
+    root = ctx.find_root().params
+    rows = effective(settings, config_path(root.get("config")), db_flag=bool(root.get("db")))
+    if as_json:
+        emit_json(rows)
+        return
+    for row in rows:
+        if row["setting"] in DURATIONS:
+            row["value"] = f"{row['value']:g}s"
+    click.echo(table(rows, ["setting", "value", "source"], {"value": 70}))

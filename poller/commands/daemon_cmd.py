@@ -1,0 +1,44 @@
+"""`poller daemon`: the cycle on an APScheduler interval, in one long-lived process."""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+import click
+
+from poller.app import build_app
+from poller.commands.common import handle_errors, settings_from
+from poller.config import parse_duration
+from poller.errors import ConfigError
+
+
+@click.command(name="daemon")
+@click.option("--every", "every", default="5m", show_default=True, metavar="DURATION",
+              help="Time between cycle starts: 90s, 5m, 1h.")
+@click.pass_context
+@handle_errors
+def daemon_command(ctx: click.Context, every: str) -> None:
+    """Run a cycle now and then on a fixed interval, until SIGTERM or Ctrl-C.
+
+    A signal stops the daemon after the page being processed commits, so the
+    state stays consistent and the next start continues from the checkpoint.
+    The daemon shares the run lease with `poller run`: if a cron job or
+    another daemon is mid-cycle, the tick is recorded as skipped. A failed
+    cycle is logged and the daemon waits for the next tick.
+
+    Example:
+
+    \b
+        poller daemon --every 5m
+        poller --log-format json daemon --every 10m
+    """
+    interval = parse_duration(every, "--every")
+    if interval < 1:
+        raise ConfigError(f"--every: {every!r} is too short (at least 1s)")
+    settings = settings_from(ctx)
+    if not ctx.find_root().params.get("verbose"):  # our own lines say when it starts and stops; keep its warnings
+        logging.getLogger("apscheduler.scheduler").setLevel(logging.WARNING)
+    from poller.schedule import Daemon
+
+    sys.exit(Daemon(build_app(settings), interval).run())
