@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 
-from poller.core.budget import Bucket
 from sqlite_utils import Database
+
+from poller.core.budget import Bucket
 
 
 class Budgets:

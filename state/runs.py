@@ -17,6 +17,10 @@ class Runs:
         self.db = db
 
     def start(self, mode: str, started_at: str, cursor_before: str | None) -> int:
+        """Open a run row. The caller holds the lease, so a row still 'running' belongs to a process that died."""
+        self.db.execute(
+            "UPDATE runs SET status = 'interrupted', error = COALESCE(error, 'the process ended mid-run (killed?); "
+            "its committed pages stand and the next cycle continued') WHERE status = 'running'")
         cursor = self.db.execute(
             "INSERT INTO runs (mode, status, started_at, cursor_before, pid, host) VALUES (?, 'running', ?, ?, ?, ?)",
             [mode, started_at, cursor_before, os.getpid(), socket.gethostname()])

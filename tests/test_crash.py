@@ -122,3 +122,5 @@ def test_killed_mid_delivery_then_restarted_delivers_each_event_exactly_once(poi
     else:
         assert creates[path] == 2  # the dropped batch was never processed: looked up, absent, sent once
     assert job.killed == 1  # the hook fired once; the restarts ran to the end
+    statuses = [r["status"] for r in store.db.query("SELECT status FROM runs ORDER BY id")]
+    assert "running" not in statuses and statuses.count("interrupted") == 1  # the killed run is closed, not left open

@@ -12,7 +12,7 @@ from poller.simulators.hubspot_ratelimit import RateLimiter
 from poller.simulators.hubspot_routes import match
 from poller.simulators.hubspot_store import CrmStore, Ctx, Owner
 from poller.simulators.hubspot_wire import ApiError, error_body, json_response, rate_limit_body
-from poller.simulators.server import Call, LoopbackServer, Request, Response
+from poller.simulators.server import LoopbackServer, Request, Response, Simulator
 
 __all__ = ["HubSpotSimulator"]
 
@@ -22,7 +22,7 @@ SCOPES_MESSAGE = ("This app hasn't been granted all required scopes to make this
                   "scopes here: https://developers.hubspot.com/scopes.")
 
 
-class HubSpotSimulator:
+class HubSpotSimulator(Simulator):
     """An in-memory portal with tasks, notes, deals, owners and properties behind HubSpot's v3/v4 REST paths."""
 
     def __init__(self, port: int = 0, *, token: str | None = "sim-token", rate_limit: int = 100,
@@ -39,35 +39,10 @@ class HubSpotSimulator:
         self._faults = Faults()
         self._server = LoopbackServer(self, port)
 
-    # --- lifecycle
-    def start(self) -> HubSpotSimulator:
-        self._server.start()
-        return self
-
-    def stop(self) -> None:
-        self._server.stop()
-
-    def __enter__(self) -> HubSpotSimulator:
-        return self.start()
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.stop()
-
-    @property
-    def url(self) -> str:
-        return self._server.url
-
-    @property
-    def calls(self) -> list[Call]:
-        return self._server.calls
-
     def call_count(self, path_prefix: str | None = None, method: str | None = None) -> int:
         return sum(1 for call in list(self.calls)
                    if (path_prefix is None or call.path.startswith(path_prefix))
                    and (method is None or call.method == method.upper()))
-
-    def reset_calls(self) -> None:
-        del self.calls[:]  # in place: the server appends to this very list
 
     def now(self) -> float:
         # Read at call time (not bound at construction) so freezegun's patched time.time is the one used.

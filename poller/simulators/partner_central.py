@@ -30,7 +30,7 @@ from poller.simulators.partner_central_wire import (
     validation_error,
     wire_time,
 )
-from poller.simulators.server import Call, LoopbackServer, Request, Response
+from poller.simulators.server import LoopbackServer, Request, Response, Simulator
 
 _OPPORTUNITY = shape("GetOpportunityResponse")
 _AWS_SUMMARY = shape("GetAwsOpportunitySummaryResponse")
@@ -56,7 +56,7 @@ class _Fault:
     message: str
 
 
-class PartnerCentralSimulator:
+class PartnerCentralSimulator(Simulator):
     """Opportunities, AWS summaries and engagement invitations in memory, served over HTTP, with fault injection."""
 
     def __init__(self, port: int = 0, *, reads_per_second: float | None = None,
@@ -72,34 +72,10 @@ class PartnerCentralSimulator:
         self._known_operations = frozenset(service_model().operation_names)
         self._server = LoopbackServer(self, port=port)
 
-    # --- lifecycle and call record
-
-    def start(self) -> PartnerCentralSimulator:
-        self._server.start()
-        return self
-
-    def stop(self) -> None:
-        self._server.stop()
-
-    def __enter__(self) -> PartnerCentralSimulator:
-        return self.start()
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.stop()
-
-    @property
-    def url(self) -> str:
-        return self._server.url
-
-    @property
-    def calls(self) -> list[Call]:
-        return self._server.calls
+    # --- call record
 
     def operation_counts(self) -> collections.Counter[str]:
         return collections.Counter(call.target.removeprefix(TARGET_PREFIX) for call in list(self._server.calls))
-
-    def reset_calls(self) -> None:
-        self._server.calls.clear()
 
     # --- opportunities and AWS summaries
 

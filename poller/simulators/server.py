@@ -121,3 +121,33 @@ class LoopbackServer:
             do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _serve
 
         return _RequestHandler
+
+
+class Simulator:
+    """Lifecycle shared by the simulators: a LoopbackServer in `_server`, usable as a context manager."""
+
+    _server: LoopbackServer
+
+    def start(self) -> Simulator:
+        self._server.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.stop()
+
+    def __enter__(self) -> Any:
+        return self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+    @property
+    def url(self) -> str:
+        return self._server.url
+
+    @property
+    def calls(self) -> list[Call]:
+        return self._server.calls
+
+    def reset_calls(self) -> None:
+        del self._server.calls[:]  # in place: the server appends to this very list
