@@ -33,14 +33,12 @@ from sqlite_utils import Database
 
 from poller.app import App
 from poller.core.diff import diff
-from poller.core.errors import MalformedRecord
 from poller.core.model import Event, Notification, Snapshot
-from poller.core.normalize import listed_version
 from poller.core.plan import plan
 from poller.core.timefmt import iso, parse_iso
 from poller.cycle import CURSOR, Limits
 from poller.errors import BudgetExhausted, FatalError, PollerError
-from poller.ingest import RunTally, derive_and_commit, fetch_details
+from poller.ingest import RunTally, ingest_listed_page
 from state import StateStore
 from state.lease import Lease
 
@@ -258,25 +256,9 @@ def relist(app: App, window: Window, *, run_id: int, tally: RunTally, limits: Li
     since = max(window.since, start) if start else window.since
     pages = 0
     for page in app.pc.list_opportunities(since, window.until):
-        tally.pages += 1
         pages += 1
-        listed: dict[str, str] = {}
-        for item in page:
-            try:
-                oid, last_modified = listed_version(item)
-            except MalformedRecord as exc:
-                tally.skip(exc.record_id, exc.reason)
-                continue
-            if window.since <= last_modified <= window.until:
-                listed[oid] = last_modified
-        versions = app.store.records.versions(list(listed))
-        changed = [oid for oid, lm in listed.items() if versions.get(oid) != lm]
-        stored = app.store.records.opportunities(changed)
-        fetched = fetch_details(app, changed, stored, tally)
-        tally.changed += len(fetched)
-        high_water = max(listed.values(), default=None)
-        derive_and_commit(app, fetched, run_id=run_id, baseline=False, source="backfill", tally=tally, stored=stored,
-                          cursor=(window.checkpoint, high_water) if high_water else None)
+        ingest_listed_page(app, page, run_id=run_id, baseline=False, source="backfill", tally=tally,
+                           cursor_name=window.checkpoint, since=window.since, until=window.until)
         progress(Progress(phase="relist", done=pages, total=None, found=tally.derived, new=tally.events))
         limits.check(lease)
 

@@ -10,11 +10,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from poller.app import App
-from poller.core.errors import MalformedRecord
-from poller.core.normalize import listed_version
 from poller.core.timefmt import iso, parse_iso
 from poller.errors import BudgetExhausted, FatalError
-from poller.ingest import RunTally, derive_and_commit, fetch_details
+from poller.ingest import RunTally, derive_and_commit, fetch_details, ingest_listed_page
 from poller.invitations import poll_invitations
 from poller.partner_central import HOST as PC_HOST
 from poller.sweep import sweep
@@ -58,40 +56,16 @@ class Limits:
             raise BudgetExhausted(f"Partner Central daily read budget spent ({used} of {self.app.settings.pc_daily_budget})")
 
 
-def poll_opportunities(app: App, *, run_id: int, baseline: bool, tally: RunTally, limits: Limits, lease: Lease | None,
-                       since_override: str | None = None, until: str | None = None, source: str = "cycle",
-                       move_cursor: bool = True) -> None:
+def poll_opportunities(app: App, *, run_id: int, baseline: bool, tally: RunTally, limits: Limits,
+                       lease: Lease | None) -> None:
     """List opportunities modified since cursor − lookback, page by page; each page commits on its own."""
     cursor = app.store.cursor(CURSOR)
-    since = since_override
-    if since is None and cursor is not None:
-        since = iso(parse_iso(cursor) - dt.timedelta(seconds=app.settings.lookback))
+    since = None if cursor is None else iso(parse_iso(cursor) - dt.timedelta(seconds=app.settings.lookback))
     # Records a baseline had to skip stay silent when the listing brings them back.
     silent = frozenset(oid for oid, was_baseline in app.store.records.refetch_queue() if was_baseline)
     for page in app.pc.list_opportunities(since):
-        tally.pages += 1
-        listed: dict[str, str] = {}
-        for item in page:
-            try:
-                oid, last_modified = listed_version(item)
-            except MalformedRecord as exc:
-                tally.skip(exc.record_id, exc.reason)
-                if isinstance(item.get("Id"), str) and item["Id"].strip():
-                    # the cursor moves past it, so only the refetch table brings it back (GetOpportunity by id)
-                    app.store.records.mark_refetch(item["Id"].strip(), exc.reason, iso(app.clock()),
-                                                   baseline=baseline)
-                continue
-            if until is None or last_modified <= until:
-                listed[oid] = last_modified
-        versions = app.store.records.versions(list(listed))
-        # Boundary repeats from the lookback come back with the same LastModifiedDate: no Get calls for them.
-        changed = [oid for oid, lm in listed.items() if versions.get(oid) != lm]
-        stored = app.store.records.opportunities(changed)
-        fetched = fetch_details(app, changed, stored, tally, baseline=baseline)
-        tally.changed += len(fetched)
-        high_water = max(listed.values(), default=None)
-        derive_and_commit(app, fetched, run_id=run_id, baseline=baseline, source=source, tally=tally, stored=stored,
-                          cursor=(CURSOR, high_water) if move_cursor and high_water else None, silent_ids=silent)
+        ingest_listed_page(app, page, run_id=run_id, baseline=baseline, source="cycle", tally=tally,
+                           cursor_name=CURSOR, silent_ids=silent)
         limits.check(lease)
 
 

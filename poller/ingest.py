@@ -14,7 +14,7 @@ from poller.core.conflicts import detect_conflicts
 from poller.core.diff import diff
 from poller.core.errors import MalformedRecord
 from poller.core.model import Deal, Event, Notification, Snapshot
-from poller.core.normalize import snapshot_from
+from poller.core.normalize import listed_version, snapshot_from
 from poller.core.plan import plan
 from poller.core.review import canonical_review_status
 from poller.core.timefmt import iso
@@ -149,3 +149,31 @@ def derive_and_commit(app: App, fetched: Sequence[Fetched], *, run_id: int, base
     tally.derived += len(events)
     tally.notifications.extend(notifications)
     return new_events
+
+
+def ingest_listed_page(app: App, page: Sequence[dict[str, Any]], *, run_id: int, baseline: bool, source: str,
+                       tally: RunTally, cursor_name: str | None, since: str | None = None, until: str | None = None,
+                       silent_ids: frozenset[str] = frozenset()) -> None:
+    """One ListOpportunities page: read what changed, commit it, and move `cursor_name` to the page's high water."""
+    tally.pages += 1
+    listed: dict[str, str] = {}
+    for item in page:
+        try:
+            oid, last_modified = listed_version(item)
+        except MalformedRecord as exc:
+            tally.skip(exc.record_id, exc.reason)
+            if isinstance(item.get("Id"), str) and item["Id"].strip():
+                # the cursor moves past it, so only the refetch table brings it back (GetOpportunity by id)
+                app.store.records.mark_refetch(item["Id"].strip(), exc.reason, iso(app.clock()), baseline=baseline)
+            continue
+        if (since is None or last_modified >= since) and (until is None or last_modified <= until):
+            listed[oid] = last_modified
+    versions = app.store.records.versions(list(listed))
+    # Boundary repeats from the lookback come back with the same LastModifiedDate: no Get calls for them.
+    changed = [oid for oid, lm in listed.items() if versions.get(oid) != lm]
+    stored = app.store.records.opportunities(changed)
+    fetched = fetch_details(app, changed, stored, tally, baseline=baseline)
+    tally.changed += len(fetched)
+    high_water = max(listed.values(), default=None)
+    derive_and_commit(app, fetched, run_id=run_id, baseline=baseline, source=source, tally=tally, stored=stored,
+                      cursor=(cursor_name, high_water) if cursor_name and high_water else None, silent_ids=silent_ids)

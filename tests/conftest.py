@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from pathlib import Path
 
 import pytest
@@ -15,6 +16,19 @@ from poller.retry import RetrySettings
 from poller.simulators.partner_central import PartnerCentralSimulator
 
 START = "2026-03-02T09:00:00Z"
+
+
+@pytest.fixture(autouse=True)
+def restore_logging():
+    """`poller` configures the root logger for the process; put pytest's handlers back afterwards."""
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    yield
+    for handler in list(root.handlers):
+        root.removeHandler(handler)
+    for handler in handlers:
+        root.addHandler(handler)
+    root.setLevel(level)
 
 
 @pytest.fixture

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import logging
 import sqlite3
 
 import pytest
@@ -22,19 +21,6 @@ from poller.cycle import CURSOR, run_cycle
 from poller.simulators import portfolio
 from poller.simulators.portfolio import opportunity_id, seed
 from state import open_store
-
-
-@pytest.fixture(autouse=True)
-def restore_logging():
-    """`poller` configures the root logger for the process; put pytest's handlers back afterwards."""
-    root = logging.getLogger()
-    handlers, level = list(root.handlers), root.level
-    yield
-    for handler in list(root.handlers):
-        root.removeHandler(handler)
-    for handler in handlers:
-        root.addHandler(handler)
-    root.setLevel(level)
 
 
 @pytest.fixture

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import logging
 
 import pytest
 from click.testing import CliRunner
@@ -14,19 +13,6 @@ from poller.cycle import run_cycle
 from poller.simulators.portfolio import invitation_record, opportunity_id, seed
 from state import open_store
 from state.lease import Lease
-
-
-@pytest.fixture(autouse=True)
-def restore_logging():
-    """`poller` configures the root logger for the process; put pytest's handlers back afterwards."""
-    root = logging.getLogger()
-    handlers, level = list(root.handlers), root.level
-    yield
-    for handler in list(root.handlers):
-        root.removeHandler(handler)
-    for handler in handlers:
-        root.addHandler(handler)
-    root.setLevel(level)
 
 
 @pytest.fixture

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import logging
 import tomllib
 from dataclasses import fields
 from pathlib import Path
@@ -22,19 +21,6 @@ from poller.simulators.portfolio import invitation_record, seed
 
 REPO = Path(__file__).resolve().parents[1]
 EXAMPLE = REPO / "poller.example.toml"
-
-
-@pytest.fixture(autouse=True)
-def restore_logging():
-    """`poller` configures the root logger for the process; put pytest's handlers back afterwards."""
-    root = logging.getLogger()
-    handlers, level = list(root.handlers), root.level
-    yield
-    for handler in list(root.handlers):
-        root.removeHandler(handler)
-    for handler in handlers:
-        root.addHandler(handler)
-    root.setLevel(level)
 
 
 @pytest.fixture

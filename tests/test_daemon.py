@@ -27,19 +27,6 @@ from poller.simulators.portfolio import opportunity_record, seed
 START = "2026-03-02T09:00:00+00:00"  # conftest.START, the frozen clock
 
 
-@pytest.fixture(autouse=True)
-def restore_logging():
-    """`poller` configures the root logger for the process; put pytest's handlers back afterwards."""
-    root = logging.getLogger()
-    handlers, level = list(root.handlers), root.level
-    yield
-    for handler in list(root.handlers):
-        root.removeHandler(handler)
-    for handler in handlers:
-        root.addHandler(handler)
-    root.setLevel(level)
-
-
 @pytest.fixture
 def cli_env(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)  # no stray ./poller.toml

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import logging
 import os
 import socket
 import sqlite3
@@ -18,16 +17,6 @@ from poller.cli import cli
 from poller.commands.demo_cmd import describe_simulators, open_simulators, serve
 from poller.core.model import KINDS
 from poller.errors import ConfigError
-
-
-@pytest.fixture(autouse=True)
-def restore_logging():
-    """The commands configure the root logger on CliRunner's stderr; put the test session's handlers back."""
-    root = logging.getLogger()
-    handlers, level = list(root.handlers), root.level
-    yield
-    root.handlers[:] = handlers
-    root.setLevel(level)
 
 
 @pytest.fixture(scope="module")
