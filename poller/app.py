@@ -40,6 +40,7 @@ def rules_from(settings: Settings) -> RuleConfig:
         "high_engagement_score": settings.high_engagement_score,
         "conflict_reraise_hours": settings.conflict_reraise_hours,
         "muted_kinds": frozenset(settings.muted_kinds),
+        "conflict_fields": frozenset(field for field, prop in settings.conflict_mapping if prop),
     }
     if settings.partner_central_url:
         overrides["partner_central_url"] = settings.partner_central_url

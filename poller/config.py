@@ -26,6 +26,10 @@ def parse_duration(text: str | int | float, name: str) -> float:
     return float(match.group(1)) * UNITS[match.group(2)]
 
 
+DEFAULT_CONFLICT_MAPPING = (("expected_spend", "amount"), ("target_close_date", "closedate"), ("title", "dealname"))
+PROPERTY_NAME = re.compile(r"^[a-z0-9_]*$")
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Settings:
     db: str = "state/poller.db"
@@ -50,6 +54,8 @@ class Settings:
     priority: tuple[tuple[str, str], ...] = ()
     partner_central_url: str | None = None
     log_format: str = "text"
+    # Conflict detection: snapshot field → the deal property it is compared with ("" = don't compare that field).
+    conflict_mapping: tuple[tuple[str, str], ...] = DEFAULT_CONFLICT_MAPPING
 
     @property
     def hubspot_configured(self) -> bool:
@@ -78,6 +84,7 @@ ENV = {
     "muted_kinds": "POLLER_MUTED_KINDS",
     "partner_central_url": "POLLER_PARTNER_CENTRAL_URL",
     "log_format": "POLLER_LOG_FORMAT",
+    "conflict_mapping": "POLLER_CONFLICT_MAPPING",
 }
 DURATIONS = {"lookback", "sweep_period", "run_time_budget", "http_timeout"}
 TOKEN_FILE_ENV = "HUBSPOT_ACCESS_TOKEN_FILE"
@@ -115,6 +122,8 @@ def _coerce(name: str, raw: Any, kinds: tuple[str, ...], priorities: tuple[str, 
         if unknown:
             raise ConfigError(f"{name}: unknown event kind {unknown[0]!r} (kinds: {', '.join(kinds)})")
         return tuple(items)
+    if name == "conflict_mapping":
+        return _conflict_mapping(raw)
     if name in {"due_hours", "priority"}:
         if not isinstance(raw, dict):
             raise ConfigError(f"{name}: expected a table of event kind = value")
@@ -131,6 +140,25 @@ def _coerce(name: str, raw: Any, kinds: tuple[str, ...], priorities: tuple[str, 
     if not isinstance(raw, str):
         raise ConfigError(f"{name}: expected text, got {type(raw).__name__}")
     return raw.strip() or None
+
+
+def _conflict_mapping(raw: Any) -> tuple[tuple[str, str], ...]:
+    """A TOML table or `title=dealname,expected_spend=,…` text, merged over the default mapping."""
+    if isinstance(raw, str):
+        try:
+            raw = dict((k.strip(), v.strip()) for k, v in (p.split("=", 1) for p in raw.split(",") if p.strip()))
+        except ValueError:
+            raise ConfigError("conflict_mapping: expected field=deal_property pairs separated by commas") from None
+    if not isinstance(raw, dict):
+        raise ConfigError("conflict_mapping: expected a table of snapshot field = deal property")
+    mapping = dict(DEFAULT_CONFLICT_MAPPING)
+    for key, value in raw.items():
+        if key not in mapping:
+            raise ConfigError(f"conflict_mapping.{key}: unknown field (fields: {', '.join(sorted(mapping))})")
+        if not isinstance(value, str) or not PROPERTY_NAME.match(value):
+            raise ConfigError(f"conflict_mapping.{key}: {value!r} is not a HubSpot deal property name (or \"\" to skip)")
+        mapping[key] = value
+    return tuple(sorted(mapping.items()))
 
 
 def _validate(s: Settings) -> Settings:

@@ -142,8 +142,8 @@ def run_cycle(app: App, *, mode: str = "run", deliver: bool = True, lease_ttl: f
     app.store.runs.update(run_id, **fields)
     summary = {"run_id": run_id, "mode": mode, "baseline": baseline, "cursor_before": cursor_before,
                "notifications": len(tally.notifications), **fields}
-    log.info("run %d %s: %d pages, %d changed, %d swept, %d events, %d delivered, %d parked, calls %s, %d ms",
-             run_id, status, tally.pages, tally.changed, tally.swept, tally.events, delivered, parked,
-             dict(app.api_calls), duration_ms)
+    log.info("run %d %s: %d pages, %d changed, %d swept, %d events, %d delivered, %d parked, calls %s, "
+             "cursor %s → %s, %d ms", run_id, status, tally.pages, tally.changed, tally.swept, tally.events, delivered,
+             parked, dict(app.api_calls), cursor_before, cursor_after, duration_ms, extra={"summary": summary})
     return RunResult(run_id=run_id, status=status, exit_code=1 if status == "failed" else 0, summary=summary,
                      notifications=tally.notifications)

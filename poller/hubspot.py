@@ -21,7 +21,6 @@ from state import StateStore
 from state.budget import Budgets
 
 log = logging.getLogger(__name__)
-DEAL_PROPERTIES = ["hubspot_owner_id", "dealname", "amount", "closedate"]
 
 
 class UnknownOutcome(Exception):
@@ -60,6 +59,7 @@ class HubSpotPortal:
 
     def __init__(self, client: HubSpot, *, store: StateStore, budget: HubSpotBudget, retry: RetrySettings,
                  timeout: float, fallback_owner_id: str | None, deal_id_property: str | None,
+                 conflict_mapping: tuple[tuple[str, str], ...] = (),
                  clock: Callable[[], dt.datetime], count_call: Callable[[int], None]):
         self.store = store
         self.budget = budget
@@ -67,6 +67,8 @@ class HubSpotPortal:
         self.timeout = timeout
         self.fallback_owner_id = fallback_owner_id
         self.deal_id_property = deal_id_property
+        # snapshot field → deal property read for it (conflicts compare them); unmapped fields read nothing
+        self.deal_fields = {f: p for f, p in (conflict_mapping or Settings().conflict_mapping) if p}
         self.clock = clock
         self.count_call = count_call
         # Built once: every attribute access on the SDK builds a new ApiClient and connection pool.
@@ -90,6 +92,7 @@ class HubSpotPortal:
         budget = HubSpotBudget(Budgets(store.db), settings.hubspot_requests_per_10s)
         return cls(client, store=store, budget=budget, retry=retry, timeout=settings.http_timeout,
                    fallback_owner_id=settings.fallback_owner_id, deal_id_property=settings.deal_id_property,
+                   conflict_mapping=settings.conflict_mapping,
                    clock=clock, count_call=count_call)
 
     # --- the one call path
@@ -146,7 +149,8 @@ class HubSpotPortal:
         for start in range(0, len(ids), 100):
             chunk = ids[start:start + 100]
             body = BatchReadInputSimplePublicObjectId(inputs=[SimplePublicObjectId(id=i) for i in chunk],
-                                                      properties=DEAL_PROPERTIES, properties_with_history=[])
+                                                      properties=["hubspot_owner_id", *self.deal_fields.values()],
+                                                      properties_with_history=[])
             try:
                 data, _status, _headers = self.call(self.deals_batch.read_with_http_info, body, archived=False)
             except Rejected as exc:
@@ -155,9 +159,10 @@ class HubSpotPortal:
                 data = None
             for obj in (data.results if data else []) or []:
                 props = obj.properties or {}
+                mapped = {f: props.get(p) for f, p in self.deal_fields.items()}
                 found[str(obj.id)] = Deal(deal_id=str(obj.id), owner_id=props.get("hubspot_owner_id") or None,
-                                          dealname=props.get("dealname"), amount=props.get("amount"),
-                                          closedate=props.get("closedate"))
+                                          dealname=mapped.get("title"), amount=mapped.get("expected_spend"),
+                                          closedate=mapped.get("target_close_date"))
             for deal_id in chunk:
                 found.setdefault(deal_id, Deal(deal_id=deal_id, exists=False))
         return found

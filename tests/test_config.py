@@ -74,6 +74,8 @@ BAD_FILES = [
     ("pc_requests_per_second = 25\n", "pc_requests_per_second: must be above 0 and at most 10"),
     ('fallback_owner_id = "alice@partner.example"\n', "fallback_owner_id: 'alice@partner.example' is not a HubSpot"),
     ("lookback = \n", "config: poller.toml is not valid TOML"),
+    ('[conflict_mapping]\nclose = "closedate"\n', "conflict_mapping.close: unknown field"),
+    ('[conflict_mapping]\ntitle = "Deal Name"\n', "conflict_mapping.title: 'Deal Name' is not a HubSpot deal property"),
 ]
 
 
@@ -173,6 +175,10 @@ review_action_required = 12
 
 [priority]
 review_rejected = "HIGH"
+
+[conflict_mapping]
+target_close_date = "aws_close_date"
+title = ""
 """
 
 
@@ -220,6 +226,8 @@ def test_every_setting_works_from_the_file_and_the_environment_wins(clean_env, m
     assert rules.muted_kinds == frozenset({"conflict_detected"})
     assert (rules.score_change_threshold, rules.high_engagement_score, rules.conflict_reraise_hours) == (15, 90, 48)
     assert rules.opportunity_url("O123") == "https://pc.example/opportunity/O123"
+    assert rules.conflict_fields == frozenset({"expected_spend", "target_close_date"})  # title = "" turns it off
+    assert dict(load_settings().conflict_mapping)["target_close_date"] == "aws_close_date"
 
 
 def test_config_show_text_lists_each_setting_with_its_source_and_no_token(clean_env, monkeypatch):

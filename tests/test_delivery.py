@@ -212,6 +212,26 @@ def test_conflict_is_raised_once_while_unresolved(pc_sim, hub_sim, make_app):
     assert "2027-11-15" in note["properties"]["hs_note_body"] and "2027-12-24" in note["properties"]["hs_note_body"]
 
 
+def test_conflicts_compare_the_deal_properties_the_mapping_names(pc_sim, hub_sim, make_app):
+    """A portal keeping the AWS close date in a custom property; deal names are not compared at all."""
+    def prepare():
+        for n in range(4):
+            hub_sim.update_deal(portfolio.deal_id(n), aws_close_date=f"{pc_sim.opportunity(portfolio.opportunity_id(n))['LifeCycle']['TargetCloseDate']}")
+
+    app = baseline(pc_sim, hub_sim, make_app, count=4, prepare=prepare,
+                   conflict_mapping=(("expected_spend", "amount"), ("target_close_date", "aws_close_date"),
+                                     ("title", "")))
+    hub_sim.update_deal("50001", aws_close_date="2027-12-24", closedate="2030-01-01T00:00:00Z")
+    pc_sim.update_opportunity("O1000001", {"LifeCycle": {"TargetCloseDate": "2027-11-15"}})
+    hub_sim.update_deal("50002", dealname="Renamed in HubSpot")
+    pc_sim.update_opportunity("O1000002", {"Project": {"Title": "Renamed in Partner Central"}})
+    run_cycle(app)
+
+    assert [(e["kind"], e["subject_id"]) for e in events(app)] == [("conflict_detected", "O1000001")]
+    (note,) = hub_sim.notes()
+    assert "2027-12-24" in note["properties"]["hs_note_body"] and "2030-01-01" not in note["properties"]["hs_note_body"]
+
+
 def test_a_link_to_a_missing_deal_goes_to_the_fallback_owner_as_one_task(pc_sim, hub_sim, make_app):
     app = baseline(pc_sim, hub_sim, make_app, count=4)
     pc_sim.update_opportunity("O1000002", {"PartnerOpportunityIdentifier": "99999"})

@@ -114,7 +114,8 @@ def detect_conflicts(
     elif link is not None:
         # Resolved; kept as a row (not dropped) so a store that upserts rows also forgets the old raised_at.
         state[LINK] = ReconciledField(pc_value=deal.deal_id, deal_value=None)
-    pairs = mapped_pairs(snapshot, deal) if deal.exists else {}  # a missing deal has no values to compare
+    pairs = {name: pair for name, pair in mapped_pairs(snapshot, deal).items()
+             if name in rules.conflict_fields} if deal.exists else {}  # a missing deal has no values to compare
     for name, (pc, other) in pairs.items():
         record = state.get(name)
         if record is None or pc == other:

@@ -177,7 +177,11 @@ class Invitation:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Deal:
-    """The linked HubSpot deal's fields the job reads: owner and the mapped fields compared for conflicts."""
+    """The linked HubSpot deal's fields the job reads: owner and the mapped fields compared for conflicts.
+
+    dealname / amount / closedate hold the values of the deal properties mapped to Project.Title, expected spend
+    and TargetCloseDate (by default the properties of those names; see the `conflict_mapping` setting).
+    """
 
     deal_id: str
     exists: bool = True

@@ -62,6 +62,7 @@ DEFAULT_DUE_HOURS = {
     "conflict_detected": 12,
 }
 DEFAULT_DUE_BY_PRIORITY = {"HIGH": 24, "MEDIUM": 72, "LOW": 168}
+CONFLICT_FIELDS = frozenset({"title", "expected_spend", "target_close_date"})
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -77,6 +78,8 @@ class RuleConfig:
     muted_kinds: frozenset[str] = frozenset()
     partner_central_url: str = "https://partnercentral.awspartner.com/partnercentral2/s/opportunity?id={id}"
     seller_titles_high: tuple[str, ...] = ("AWSSalesRep", "AWSAccountOwner")
+    # Snapshot fields compared with their deal counterpart for conflicts (which deal property: the adapter's mapping).
+    conflict_fields: frozenset[str] = CONFLICT_FIELDS
 
     def __post_init__(self) -> None:
         # Coerce plain dicts/sets/lists given by callers, then fail early with a message naming the bad entry.
@@ -86,6 +89,9 @@ class RuleConfig:
                 object.__setattr__(self, name, FrozenMap(value))
         object.__setattr__(self, "muted_kinds", frozenset(self.muted_kinds))
         object.__setattr__(self, "seller_titles_high", tuple(self.seller_titles_high))
+        object.__setattr__(self, "conflict_fields", frozenset(self.conflict_fields))
+        if self.conflict_fields - CONFLICT_FIELDS:
+            raise ValueError(f"conflict_fields: unknown field(s) {sorted(self.conflict_fields - CONFLICT_FIELDS)}")
         for name in ("priority", "due_hours"):
             unknown = set(getattr(self, name)) - set(KINDS)
             if unknown:

@@ -140,3 +140,11 @@ def test_muted_conflicts_still_track_state():
     new, deal = _both_moved_close_date()
     result = detect_conflicts(new, deal, AGREED, NOW, rules=RULES.with_overrides(muted_kinds={"conflict_detected"}))
     assert result.events == () and result.fields == frozenset({"target_close_date"})
+
+
+def test_fields_left_out_of_the_mapping_are_never_compared():
+    rules = RULES.with_overrides(conflict_fields=frozenset({"title", "expected_spend"}))
+    new, deal = _both_moved_close_date()
+    result = detect_conflicts(new, deal, AGREED, NOW, rules=rules)
+    assert result.events == () and result.fields == frozenset()
+    assert detect_conflicts(new, deal, AGREED, NOW, rules=RULES).fields == {"target_close_date"}
