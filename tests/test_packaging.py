@@ -235,3 +235,13 @@ def test_the_readme_mentions_every_command(path):
     option = r"(?:\s+-{1,2}[\w-]+(?:[ =](?!-)\S+)?)*"  # global options may sit between `poller` and the command
     pattern = re.compile(r"poller" + option + r"\s+" + r"\s+".join(map(re.escape, path)) + r"\b")
     assert pattern.search(readme.read_text()), f"README.md never shows `poller {' '.join(path)}`"
+
+
+def test_python_m_poller_works_beside_a_state_folder_of_databases(tmp_path):
+    """The default database folder ./state/ must not shadow the `state` package under `python -m poller`."""
+    (tmp_path / "state").mkdir()
+    (tmp_path / "state" / "poller.db").write_bytes(b"")
+    done = subprocess.run([sys.executable, "-m", "poller", "--help"], cwd=tmp_path, capture_output=True, text=True,
+                          timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert "Usage:" in done.stdout
