@@ -51,9 +51,9 @@ class Limits:
             raise BudgetExhausted("stop requested")
         if self.clock() - self.started > self.app.settings.run_time_budget:
             raise BudgetExhausted(f"run time budget of {self.app.settings.run_time_budget:.0f}s spent")
-        used = self.budgets.used_today(PC_HOST, self.app.clock())
+        used = self.budgets.used_last_24h(PC_HOST, self.app.clock())
         if used >= self.app.settings.pc_daily_budget:
-            raise BudgetExhausted(f"Partner Central daily read budget spent ({used} of {self.app.settings.pc_daily_budget})")
+            raise BudgetExhausted(f"Partner Central read budget for the last 24 h spent ({used} of {self.app.settings.pc_daily_budget})")
 
 
 def poll_opportunities(app: App, *, run_id: int, baseline: bool, tally: RunTally, limits: Limits,

@@ -29,11 +29,16 @@ class Budgets:
 
     def count_call(self, host: str, now: dt.datetime, calls: int = 1) -> None:
         self.db.execute(
-            "INSERT INTO api_usage (day, host, calls) VALUES (?, ?, ?) "
-            "ON CONFLICT (day, host) DO UPDATE SET calls = api_usage.calls + excluded.calls",
-            [now.strftime("%Y-%m-%d"), host, calls])
+            "INSERT INTO api_calls_hourly (hour, host, calls) VALUES (?, ?, ?) "
+            "ON CONFLICT (hour, host) DO UPDATE SET calls = api_calls_hourly.calls + excluded.calls",
+            [_hour(now), host, calls])
 
-    def used_today(self, host: str, now: dt.datetime) -> int:
-        row = self.db.execute("SELECT calls FROM api_usage WHERE day = ? AND host = ?",
-                              [now.strftime("%Y-%m-%d"), host]).fetchone()
-        return int(row[0]) if row else 0
+    def used_last_24h(self, host: str, now: dt.datetime) -> int:
+        """Calls in the current hour and the 23 before it: Partner Central's quota is per rolling 24 hours."""
+        row = self.db.execute("SELECT sum(calls) FROM api_calls_hourly WHERE host = ? AND hour > ?",
+                              [host, _hour(now - dt.timedelta(hours=24))]).fetchone()
+        return int(row[0] or 0)
+
+
+def _hour(moment: dt.datetime) -> str:
+    return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H")

@@ -243,3 +243,27 @@ def m002_operator_views(db: Database) -> None:
 def m003_refetch_baseline(db: Database) -> None:
     # A record skipped during the silent baseline stays silent when it is finally read.
     db.execute("ALTER TABLE refetch ADD COLUMN baseline INTEGER NOT NULL DEFAULT 0")
+
+
+@migrations()
+def m004_hourly_api_calls(db: Database) -> None:
+    # Partner Central's read quota is per rolling 24 h, so calls are counted per hour and summed over the last 24.
+    db.executescript(
+        """
+        CREATE TABLE api_calls_hourly (
+            hour TEXT NOT NULL,                   -- UTC, 'YYYY-MM-DDTHH'
+            host TEXT NOT NULL,
+            calls INTEGER NOT NULL DEFAULT 0,
+            PRIMARY KEY (hour, host)
+        );
+        INSERT INTO api_calls_hourly (hour, host, calls) SELECT day || 'T00', host, calls FROM api_usage;
+        DROP VIEW budget_today;
+        DROP TABLE api_usage;
+        CREATE VIEW budget_today AS
+        SELECT host, sum(calls) AS calls FROM api_calls_hourly
+        WHERE hour >= strftime('%Y-%m-%dT00', 'now') GROUP BY host;
+        CREATE VIEW budget_last_24h AS
+        SELECT host, sum(calls) AS calls FROM api_calls_hourly
+        WHERE hour > strftime('%Y-%m-%dT%H', 'now', '-24 hours') GROUP BY host;
+        """
+    )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from typing import Any
 
@@ -46,7 +47,13 @@ def cursors(db: Database) -> list[dict[str, Any]]:
     return list(db.query("SELECT name, value, updated_at FROM cursors ORDER BY name"))
 
 
-def budget(db: Database, day: str) -> dict[str, Any]:
-    usage = {r["host"]: r["calls"] for r in db.query("SELECT host, calls FROM api_usage WHERE day = ?", [day])}
+def budget(db: Database, now: dt.datetime) -> dict[str, Any]:
+    """API calls per host today (UTC) and in the last 24 hours, and the persisted request budgets."""
+    day = now.astimezone(dt.UTC).strftime("%Y-%m-%d")
+    since = (now - dt.timedelta(hours=24)).astimezone(dt.UTC).strftime("%Y-%m-%dT%H")
+    usage = {r["host"]: r["calls"] for r in db.query(
+        "SELECT host, sum(calls) AS calls FROM api_calls_hourly WHERE hour LIKE ? GROUP BY host", [f"{day}T%"])}
+    last_24h = {r["host"]: r["calls"] for r in db.query(
+        "SELECT host, sum(calls) AS calls FROM api_calls_hourly WHERE hour > ? GROUP BY host", [since])}
     buckets = list(db.query("SELECT name, capacity, refill_per_second, tokens, updated_at FROM budget ORDER BY name"))
-    return {"day": day, "calls": usage, "buckets": buckets}
+    return {"day": day, "calls": usage, "calls_last_24h": last_24h, "buckets": buckets}

@@ -612,7 +612,7 @@ def test_a_baseline_cut_short_by_its_budget_stays_silent_when_the_next_cycle_con
     first = cycle(app)
 
     assert (first.status, first.exit_code, first.summary["baseline"]) == ("partial", 0, True)
-    assert "daily read budget" in first.summary["deferred"]
+    assert "read budget for the last 24 h spent" in first.summary["deferred"]
     assert count(app, "opportunities") == 100 and cursor(app) == wire_modified(pc_sim, ids[99])
 
     tick(frozen, 24 * 60)

@@ -204,3 +204,16 @@ def test_runs_record_and_skip(db_path):
     assert store.runs.get(run_id)["skipped_ids"] == ["O9"]
     assert store.runs.get(run_id)["api_calls"] == {"partner_central": 3}
     assert [(r["id"], r["status"]) for r in store.runs.recent()] == [(skip_id, "skipped"), (run_id, "ok")]
+
+
+def test_partner_central_usage_is_counted_over_a_rolling_24_hours(tmp_path):
+    from state.budget import Budgets
+
+    budgets = Budgets(open_store(tmp_path / "p.db").db)
+    day_one = dt.datetime(2026, 3, 2, 22, 30, tzinfo=dt.UTC)
+    budgets.count_call("partner_central", day_one, 700)
+    budgets.count_call("partner_central", day_one + dt.timedelta(hours=3), 50)  # after UTC midnight
+    # a per-day counter would have reset at midnight; the quota does not
+    assert budgets.used_last_24h("partner_central", day_one + dt.timedelta(hours=3)) == 750
+    assert budgets.used_last_24h("partner_central", day_one + dt.timedelta(hours=24)) == 50
+    assert budgets.used_last_24h("hubspot", day_one) == 0

@@ -129,8 +129,10 @@ def budget(ctx: click.Context, as_json: bool) -> None:
     \b
         poller state budget --json
     """
-    data = queries.budget(_db(ctx), utc_now().strftime("%Y-%m-%d"))
+    data = queries.budget(_db(ctx), utc_now())
     if as_json:
         return emit_json(data)
     click.echo(f"day {data['day']} (UTC): " + (", ".join(f"{h} {n} calls" for h, n in data["calls"].items()) or "no calls"))
+    click.echo("last 24 h: " + (", ".join(f"{h} {n} calls" for h, n in data["calls_last_24h"].items()) or "no calls")
+               + " (Partner Central's read quota is per rolling 24 h)")
     click.echo(table(data["buckets"], ["name", "capacity", "refill_per_second", "tokens", "updated_at"]))
