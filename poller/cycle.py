@@ -83,6 +83,65 @@ def refetch(app: App, *, run_id: int, tally: RunTally, baseline: bool = False) -
         derive_and_commit(app, fetched, run_id=run_id, baseline=silent, source="cycle", tally=tally, stored=stored)
 
 
+def read_partner_central(app: App, *, run_id: int, baseline: bool, tally: RunTally, limits: Limits,
+                         lease: Lease | None) -> None:
+    """The budgeted reading phases: changed opportunities, records to read again, and the sweep."""
+    poll_opportunities(app, run_id=run_id, baseline=baseline, tally=tally, limits=limits, lease=lease)
+    if baseline:
+        app.store.set_meta(BASELINE_PENDING, False)
+    refetch(app, run_id=run_id, tally=tally, baseline=baseline)
+    limits.check(lease)
+    if not baseline:
+        sweep(app, run_id=run_id, tally=tally, limits=limits, lease=lease)
+
+
+@dataclass(slots=True)
+class _Outcome:
+    status: str = "ok"
+    error: str | None = None
+    deferred: str | None = None
+    delivered: int = 0
+    parked: int = 0
+
+    def defer(self, reason: str) -> None:
+        log.info("stopping cleanly: %s; the next cycle continues from the checkpoint", reason)
+        self.status = "partial"
+        self.deferred = "; ".join(filter(None, (self.deferred, reason)))
+
+    def fail(self, reason: str) -> None:
+        log.error("cycle failed: %s", reason)
+        self.status, self.error = "failed", reason
+
+
+def _phases(app: App, *, run_id: int, baseline: bool, tally: RunTally, limits: Limits, lease: Lease,
+            deliver: bool) -> _Outcome:
+    """Read, then poll invitations and deliver; every way this can end becomes the outcome, never an exception."""
+    outcome = _Outcome()
+    try:
+        try:
+            read_partner_central(app, run_id=run_id, baseline=baseline, tally=tally, limits=limits, lease=lease)
+        except BudgetExhausted as exc:
+            if limits.stop_requested():
+                raise
+            # Reading is bounded, but what is queued still goes out and referrals (1 call) are still read:
+            # a long baseline or backlog must not starve delivery for many cycles.
+            outcome.defer(str(exc))
+        poll_invitations(app, run_id=run_id, baseline=baseline, tally=tally)
+        if deliver and app.hubspot is not None:
+            delivery = app.hubspot.deliver_outbox(limits=limits)
+            outcome.delivered, outcome.parked = delivery.delivered, delivery.parked
+            if delivery.deferred:
+                outcome.defer(delivery.deferred)
+    except BudgetExhausted as exc:
+        outcome.defer(str(exc))
+    except FatalError as exc:
+        outcome.fail(str(exc))
+    except Exception as exc:  # a bug or an unforeseen API answer: the page transaction rolled back; one line
+        log.debug("cycle failure", exc_info=True)
+        outcome.fail(f"{type(exc).__name__}: {exc}")
+    return outcome
+
+
 def run_cycle(app: App, *, mode: str = "run", deliver: bool = True, lease_ttl: float = 900.0,
               stop_requested: Callable[[], bool] | None = None) -> RunResult:
     """One complete, bounded cycle. Never raises for API trouble: the result carries the exit code."""
@@ -96,54 +155,32 @@ def run_cycle(app: App, *, mode: str = "run", deliver: bool = True, lease_ttl: f
         log.info("%s", message)
         return RunResult(run_id=run_id, status="skipped", exit_code=0, summary={"run_id": run_id, "status": "skipped",
                                                                                 "message": message})
-    app.api_calls.clear()
-    cursor_before = app.store.cursor(CURSOR)
-    run_id = app.store.runs.start(mode, iso(now), cursor_before)
-    tally = RunTally()
-    limits = Limits(app, started, stop_requested=stop_requested)
-    status, error, deferred, delivered, parked = "ok", None, None, 0, 0
-    # A baseline cut short (budget, failure) stays a baseline until its listing completes: the next cycle continues it.
-    baseline = (cursor_before is None and app.store.records.is_empty()) or bool(app.store.meta(BASELINE_PENDING))
     try:
+        app.api_calls.clear()
+        cursor_before = app.store.cursor(CURSOR)
+        run_id = app.store.runs.start(mode, iso(now), cursor_before)
+        tally = RunTally()
+        # A baseline cut short (budget, failure) stays a baseline until its listing completes: the next cycle goes on.
+        baseline = (cursor_before is None and app.store.records.is_empty()) or bool(app.store.meta(BASELINE_PENDING))
         if baseline:
-            log.info("first run on an empty database: recording a silent baseline (pending invitations still notify)")
+            log.info("first run on an empty database: recording a silent baseline (pending invitations notify)")
             app.store.set_meta(BASELINE_PENDING, True)
-        poll_opportunities(app, run_id=run_id, baseline=baseline, tally=tally, limits=limits, lease=lease)
-        if baseline:
-            app.store.set_meta(BASELINE_PENDING, False)
-        refetch(app, run_id=run_id, tally=tally, baseline=baseline)
-        limits.check(lease)
-        if not baseline:
-            sweep(app, run_id=run_id, tally=tally, limits=limits, lease=lease)
-        poll_invitations(app, run_id=run_id, baseline=baseline, tally=tally)
-        if deliver and app.hubspot is not None:
-            outcome = app.hubspot.deliver_outbox(limits=limits)
-            delivered, parked = outcome.delivered, outcome.parked
-            if outcome.deferred:
-                status, deferred = "partial", outcome.deferred
-    except BudgetExhausted as exc:
-        status, deferred = "partial", str(exc)
-        log.info("stopping cleanly: %s; the next cycle continues from the checkpoint", exc)
-    except FatalError as exc:
-        status, error = "failed", str(exc)
-        log.error("cycle failed: %s", exc)
-    except Exception as exc:  # a bug or an unforeseen API answer: the page transaction rolled back; say so in one line
-        status, error = "failed", f"{type(exc).__name__}: {exc}"
-        log.error("cycle failed: %s", error)
-        log.debug("cycle failure", exc_info=True)
+        limits = Limits(app, started, stop_requested=stop_requested)
+        outcome = _phases(app, run_id=run_id, baseline=baseline, tally=tally, limits=limits, lease=lease,
+                          deliver=deliver)
+        fields = dict(status=outcome.status, finished_at=iso(app.clock()),
+                      duration_ms=int((time.monotonic() - started) * 1000), cursor_after=app.store.cursor(CURSOR),
+                      pages=tally.pages, opportunities_changed=tally.changed, swept=tally.swept, events=tally.events,
+                      delivered=outcome.delivered, parked=outcome.parked, deferred=outcome.deferred,
+                      skipped_ids=tally.skipped, api_calls=dict(app.api_calls), error=outcome.error)
+        app.store.runs.update(run_id, **fields)  # closed before the lease goes, so the next run finds it finished
     finally:
         lease.release()
-    duration_ms = int((time.monotonic() - started) * 1000)
-    cursor_after = app.store.cursor(CURSOR)
-    fields = dict(status=status, finished_at=iso(app.clock()), duration_ms=duration_ms, cursor_after=cursor_after,
-                  pages=tally.pages, opportunities_changed=tally.changed, swept=tally.swept, events=tally.events,
-                  delivered=delivered, parked=parked, deferred=deferred, skipped_ids=tally.skipped,
-                  api_calls=dict(app.api_calls), error=error)
-    app.store.runs.update(run_id, **fields)
     summary = {"run_id": run_id, "mode": mode, "baseline": baseline, "cursor_before": cursor_before,
                "notifications": len(tally.notifications), **fields}
     log.info("run %d %s: %d pages, %d changed, %d swept, %d events, %d delivered, %d parked, calls %s, "
-             "cursor %s → %s, %d ms", run_id, status, tally.pages, tally.changed, tally.swept, tally.events, delivered,
-             parked, dict(app.api_calls), cursor_before, cursor_after, duration_ms, extra={"summary": summary})
-    return RunResult(run_id=run_id, status=status, exit_code=1 if status == "failed" else 0, summary=summary,
-                     notifications=tally.notifications)
+             "cursor %s → %s, %d ms", run_id, outcome.status, tally.pages, tally.changed, tally.swept, tally.events,
+             outcome.delivered, outcome.parked, fields["api_calls"], cursor_before, fields["cursor_after"],
+             fields["duration_ms"], extra={"summary": summary})
+    return RunResult(run_id=run_id, status=outcome.status, exit_code=1 if outcome.status == "failed" else 0,
+                     summary=summary, notifications=tally.notifications)

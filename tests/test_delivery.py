@@ -360,3 +360,19 @@ def test_an_uncertain_invitation_task_waits_out_the_search_lag_then_is_found_by_
     (task,) = hub_sim.tasks()
     row = next(later.store.db.query("SELECT task_id, owner_id FROM outbox"))
     assert (row["task_id"], row["owner_id"]) == (task["id"], FALLBACK) and event_key(task) == key_of(later)
+
+
+def test_a_run_that_spends_its_read_budget_still_delivers_what_is_queued(pc_sim, hub_sim, make_app):
+    """A long baseline spread over many runs must not starve referrals or delivery."""
+    seed(pc_sim, hub_sim, 150)
+    pc_sim.put_invitation(portfolio.invitation_record(7))
+    app = make_app(hub=hub_sim, fallback_owner_id=FALLBACK, pc_daily_budget=150)  # page 1 alone spends it
+
+    result = run_cycle(app)
+
+    assert (result.status, result.exit_code, result.summary["baseline"]) == ("partial", 0, True)
+    assert "read budget" in result.summary["deferred"]
+    assert app.store.db.execute("SELECT count(*) FROM opportunities").fetchone()[0] == 100  # reading stopped
+    (task,) = hub_sim.tasks()  # …but the referral was read and its task delivered in the same run
+    assert task["properties"]["hubspot_owner_id"] == FALLBACK and task["associations"] == {"deals": []}
+    assert result.summary["delivered"] == 1
