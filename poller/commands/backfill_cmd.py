@@ -12,7 +12,7 @@ import click
 
 from poller.app import build_app
 from poller.backfill import BackfillRefused, Progress, Window, backfill
-from poller.commands.common import emit_json, handle_errors, settings_from, table
+from poller.commands.common import emit_json, handle_errors, print_outcome, settings_from
 
 
 @click.command(name="backfill")
@@ -106,15 +106,5 @@ def _print(result) -> None:  # noqa: ANN001
             click.echo(f"{s['delivered']} delivered, {s['parked']} parked")
     if s.get("checkpoint_after"):
         click.echo(f"stopped at checkpoint {s['checkpoint_after']}: run the same command again to continue")
-    if s.get("deferred"):
-        click.echo(f"deferred: {s['deferred']}")
-    if s.get("skipped_ids"):
-        click.echo(f"skipped malformed records: {', '.join(s['skipped_ids'])}")
-    if s.get("error"):
-        click.echo(f"error: {s['error']}", err=True)
-    if result.notifications:
-        count = len(result.notifications)
-        click.echo(f"\n{count} notifications would be sent:" if result.dry_run else f"\n{count} new notifications:")
-        rows = [{"priority": n.priority, "kind": n.kind, "deal": n.deal_id or "-", "due": n.due_at[:16],
-                 "subject": n.subject} for n in result.notifications]
-        click.echo(table(rows, ["priority", "kind", "deal", "due", "subject"], {"subject": 90}))
+    print_outcome(s, result.notifications,
+                  "notifications would be sent" if result.dry_run else "new notifications", skipped_note="skipped")

@@ -73,3 +73,19 @@ def table(rows: list[dict[str, Any]], columns: list[str], widths: dict[str, int]
 def _cell(value: Any, width: int) -> str:
     text = "" if value is None else (json.dumps(value) if isinstance(value, dict | list) else str(value))
     return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def print_outcome(summary: dict[str, Any], notifications: list[Any], heading: str,
+                  skipped_note: str = "retried next cycle") -> None:
+    """What a run or backfill leaves for the operator: deferred work, skipped records, the error, the notifications."""
+    if summary.get("deferred"):
+        click.echo(f"deferred: {summary['deferred']}")
+    if summary.get("skipped_ids"):
+        click.echo(f"skipped malformed records ({skipped_note}): {', '.join(summary['skipped_ids'])}")
+    if summary.get("error"):
+        click.echo(f"error: {summary['error']}", err=True)
+    if notifications:
+        click.echo(f"\n{len(notifications)} {heading}:")
+        rows = [{"priority": n.priority, "kind": n.kind, "deal": n.deal_id or "-", "due": n.due_at[:16],
+                 "subject": n.subject} for n in notifications]
+        click.echo(table(rows, ["priority", "kind", "deal", "due", "subject"], {"subject": 90}))

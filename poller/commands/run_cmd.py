@@ -8,7 +8,7 @@ from dataclasses import asdict
 import click
 
 from poller.app import build_app
-from poller.commands.common import emit_json, handle_errors, settings_from, table
+from poller.commands.common import emit_json, handle_errors, print_outcome, settings_from
 from poller.cycle import run_cycle
 
 
@@ -48,14 +48,4 @@ def print_result(result, *, dry_run: bool) -> None:  # noqa: ANN001
     click.echo(f"run {s['run_id']} {s['status']}{' (baseline)' if s.get('baseline') else ''}: "
                f"{s['pages']} pages, {s['opportunities_changed']} changed, {s['swept']} swept, {s['events']} events, "
                f"{s['delivered']} delivered, {s['parked']} parked; cursor {s['cursor_before']} → {s['cursor_after']}")
-    if s.get("deferred"):
-        click.echo(f"deferred: {s['deferred']}")
-    if s.get("skipped_ids"):
-        click.echo(f"skipped malformed records (retried next cycle): {', '.join(s['skipped_ids'])}")
-    if s.get("error"):
-        click.echo(f"error: {s['error']}", err=True)
-    if result.notifications:
-        click.echo(f"\n{len(result.notifications)} notifications {verb}:")
-        rows = [{"priority": n.priority, "kind": n.kind, "deal": n.deal_id or "-", "due": n.due_at[:16],
-                 "subject": n.subject} for n in result.notifications]
-        click.echo(table(rows, ["priority", "kind", "deal", "due", "subject"], {"subject": 90}))
+    print_outcome(s, result.notifications, f"notifications {verb}")
