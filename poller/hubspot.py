@@ -67,6 +67,7 @@ class HubSpotPortal:
         self.timeout = timeout
         self.fallback_owner_id = fallback_owner_id
         self.deal_id_property = deal_id_property
+        self._deal_link_by_search: bool | None = None  # learnt on first use: is deal_id_property unique?
         # snapshot field → deal property read for it (conflicts compare them); unmapped fields read nothing
         self.deal_fields = {f: p for f, p in (conflict_mapping or Settings().conflict_mapping) if p}
         self.clock = clock
@@ -166,6 +167,57 @@ class HubSpotPortal:
             for deal_id in chunk:
                 found.setdefault(deal_id, Deal(deal_id=deal_id, exists=False))
         return found
+
+    def deals_by_opportunity(self, opportunity_ids: Sequence[str]) -> dict[str, Deal]:
+        """Deals whose `deal_id_property` holds one of these opportunity ids, by opportunity id (100 per call).
+
+        A unique property is read with batch read by idProperty (no index lag); otherwise by search (IN filter).
+        """
+        from hubspot.crm.deals import BatchReadInputSimplePublicObjectId, SimplePublicObjectId
+
+        prop = str(self.deal_id_property)
+        properties = ["hubspot_owner_id", prop, *self.deal_fields.values()]
+        found: dict[str, Deal] = {}
+        ids = [i for i in dict.fromkeys(opportunity_ids) if i]
+        for start in range(0, len(ids), 100):
+            chunk = ids[start:start + 100]
+            objects: list[Any] = []
+            if self._deal_link_by_search is not True:
+                body = BatchReadInputSimplePublicObjectId(inputs=[SimplePublicObjectId(id=i) for i in chunk],
+                                                          properties=properties, properties_with_history=[],
+                                                          id_property=prop)
+                try:
+                    data, _s, _h = self.call(self.deals_batch.read_with_http_info, body, archived=False)
+                    objects = list(data.results or [])
+                    self._deal_link_by_search = False
+                except Rejected as exc:
+                    if exc.status != 400:
+                        raise FatalError(f"HubSpot deal read by {prop} failed: {exc}") from exc
+                    log.info("deal property %s is not unique; linking deals by search instead", prop)
+                    self._deal_link_by_search = True
+            if self._deal_link_by_search:
+                objects = self._search_deals(prop, chunk, properties)
+            for obj in objects:
+                props = obj.properties or {}
+                mapped = {f: props.get(p) for f, p in self.deal_fields.items()}
+                found.setdefault(str(props.get(prop)), Deal(
+                    deal_id=str(obj.id), owner_id=props.get("hubspot_owner_id") or None, dealname=mapped.get("title"),
+                    amount=mapped.get("expected_spend"), closedate=mapped.get("target_close_date")))
+        return found
+
+    def _search_deals(self, prop: str, values: list[str], properties: list[str]) -> list[Any]:
+        from hubspot.crm.deals import Filter, FilterGroup, PublicObjectSearchRequest
+
+        objects: list[Any] = []
+        after = "0"
+        while after is not None:
+            request = PublicObjectSearchRequest(
+                filter_groups=[FilterGroup(filters=[Filter(property_name=prop, operator="IN", values=values)])],
+                properties=properties, limit=200, after=after)
+            data, _s, _h = self.call(self.deals_search.do_search_with_http_info, request)
+            objects.extend(data.results or [])
+            after = data.paging.next.after if data.paging and data.paging.next else None
+        return objects
 
     def active_owners(self) -> dict[str, dict[str, Any]]:
         """Active (not archived, with a user) owners by id, from /crm/v3/owners; cached in SQLite for 10 minutes."""

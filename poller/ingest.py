@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
 import logging
@@ -83,14 +84,23 @@ def fetch_details(app: App, ids: Sequence[str], stored: dict[str, StoredOpportun
     return fetched
 
 
-def read_deals(app: App, snapshots: Sequence[Snapshot]) -> dict[str, Deal]:
-    """The linked deals, fresh from HubSpot when configured (batch read, 100 per call), else as last stored."""
+def read_deals(app: App, snapshots: Sequence[Snapshot]) -> tuple[list[Snapshot], dict[str, Deal]]:
+    """The linked deals (by deal id), fresh from HubSpot when configured, else as last stored.
+
+    By default the deal id is the opportunity's PartnerOpportunityIdentifier. With `deal_id_property` the deal is
+    the one whose property holds the opportunity id, and the snapshots returned carry that deal's id.
+    """
+    if app.hubspot is not None and app.settings.deal_id_property:
+        by_opportunity = app.hubspot.deals_by_opportunity([s.opportunity_id for s in snapshots])
+        linked = [dataclasses.replace(s, deal_id=by_opportunity[s.opportunity_id].deal_id
+                                      if s.opportunity_id in by_opportunity else None) for s in snapshots]
+        return linked, {d.deal_id: d for d in by_opportunity.values()}
     deal_ids = sorted({s.deal_id for s in snapshots if s.deal_id})
     if not deal_ids:
-        return {}
+        return list(snapshots), {}
     if app.hubspot is None:
-        return app.store.records.deals(deal_ids)
-    return app.hubspot.read_deals(deal_ids)
+        return list(snapshots), app.store.records.deals(deal_ids)
+    return list(snapshots), app.hubspot.read_deals(deal_ids)
 
 
 def derive_and_commit(app: App, fetched: Sequence[Fetched], *, run_id: int, baseline: bool, source: str,
@@ -103,13 +113,12 @@ def derive_and_commit(app: App, fetched: Sequence[Fetched], *, run_id: int, base
     """
     now = app.clock()
     now_iso = iso(now)
-    snapshots = [f.snapshot for f in fetched]
-    stored = stored if stored is not None else app.store.records.opportunities([s.opportunity_id for s in snapshots])
-    deals = read_deals(app, snapshots)
+    stored = stored if stored is not None else app.store.records.opportunities(
+        [f.snapshot.opportunity_id for f in fetched])
+    snapshots, deals = read_deals(app, [f.snapshot for f in fetched])
     events: list[Event] = []
     writes: list[tuple[Snapshot, int, bool, dict[str, Any] | None]] = []
-    for item in fetched:
-        new = item.snapshot
+    for item, new in zip(fetched, snapshots, strict=True):
         old = stored.get(new.opportunity_id)
         revision = 0 if old is None else old.aws_revision + (old.snapshot.aws_fingerprint != new.aws_fingerprint)
         reconciled_after = None

@@ -17,6 +17,8 @@ from collections import Counter
 from contextlib import closing
 from dataclasses import dataclass
 
+import pytest
+
 from poller.cycle import run_cycle
 from poller.simulators import portfolio
 from poller.simulators.portfolio import aws_summary_record, invitation_record, opportunity_record, seed
@@ -376,3 +378,31 @@ def test_a_run_that_spends_its_read_budget_still_delivers_what_is_queued(pc_sim,
     (task,) = hub_sim.tasks()  # …but the referral was read and its task delivered in the same run
     assert task["properties"]["hubspot_owner_id"] == FALLBACK and task["associations"] == {"deals": []}
     assert result.summary["delivered"] == 1
+
+
+@pytest.mark.parametrize("unique", [True, False], ids=["unique property: batch read", "plain property: search"])
+def test_deals_linked_by_a_property_holding_the_opportunity_id(pc_sim, hub_sim, make_app, unique):
+    """deal_id_property: the deal is the one whose property holds the opportunity id, whatever the PC side says."""
+    from hubspot import HubSpot
+    from hubspot.crm.properties import PropertyCreate
+
+    if unique:
+        HubSpot(access_token="sim-token", host=hub_sim.url).crm.properties.core_api.create(
+            "deals", PropertyCreate(name="aws_opportunity_id", label="AWS opportunity", type="string",
+                                    field_type="text", group_name="dealinformation", has_unique_value=True))
+    seed(pc_sim, hub_sim, 3)
+    for n in range(3):  # the partner's CRM id in Partner Central is not a deal id here
+        pc_sim.update_opportunity(portfolio.opportunity_id(n), {"PartnerOpportunityIdentifier": f"crm-{n}"},
+                                  touch=False)
+        hub_sim.update_deal(portfolio.deal_id(n), aws_opportunity_id=portfolio.opportunity_id(n))
+    app = baseline(pc_sim, hub_sim, make_app, count=0, deal_id_property="aws_opportunity_id")
+    hub_sim.reset_calls()
+    pc_sim.update_opportunity("O1000002", {"LifeCycle": {"ReviewStatus": "Action Required",
+                                                         "ReviewComments": "Add the spend details"}})
+    run_cycle(app)
+
+    (task,) = hub_sim.tasks()
+    assert task["associations"]["deals"] == ["50002"] and task["properties"]["hubspot_owner_id"] == owner_of(2)
+    assert hub_sim.notes()[0]["associations"]["deals"] == ["50002"]
+    searched = hub_sim.call_count("/crm/v3/objects/deals/search")
+    assert (searched == 0) if unique else (searched >= 1)
