@@ -124,3 +124,46 @@ def test_killed_mid_delivery_then_restarted_delivers_each_event_exactly_once(poi
     assert job.killed == 1  # the hook fired once; the restarts ran to the end
     statuses = [r["status"] for r in store.db.query("SELECT status FROM runs ORDER BY id")]
     assert "running" not in statuses and statuses.count("interrupted") == 1  # the killed run is closed, not left open
+
+
+class CallCounter:
+    """Kill the job at the k-th call it makes to either simulator, counted across both."""
+
+    def __init__(self, job: Job, at: int):
+        self.job, self.at, self.seen = job, at, 0
+
+    def __call__(self, *_args: object) -> bool:
+        self.seen += 1
+        return self.seen == self.at and self.job.kill()
+
+
+# The first cycle after `changed_portfolio` makes 18 calls: the listing (1), GetOpportunity and
+# GetAwsOpportunitySummary for 6 opportunities (2-13), the deal batch read (14), then the page commits; the
+# invitation poll (15), the owners read (16), the task batch (17), the note batch (18). A restarted run skips what
+# was committed, so after the kill at 15 the runs are shorter (listing, invitations, routing, tasks, notes, plus
+# reconciliation reads once a batch was interrupted) and the schedule walks through their calls one by one.
+KILL_AT = (1, 2, 8, 13, 14, 15, 1, 2, 3, 4, 5, 6, 7)
+
+
+def test_killed_at_any_call_of_a_cycle_loses_nothing_and_duplicates_nothing(changed_portfolio, pc_sim, hub_sim):
+    job = Job(changed_portfolio, hub_sim)
+    for at in KILL_AT:
+        counter = CallCounter(job, at)
+        pc_sim.on_call(counter)
+        hub_sim.on_request("/", before_commit=counter, times=10_000)
+        code = job.run()
+        pc_sim.on_call(None)
+        hub_sim.clear_hooks()
+        assert code in (0, -signal.SIGKILL), job.output
+    assert job.killed >= 10, f"only {job.killed} kills landed"
+    for _attempt in range(3):
+        if job.run() == 0:
+            break
+
+    store = open_store(str(changed_portfolio))
+    event_keys = [r["key"] for r in store.db.query("SELECT key FROM events")]
+    assert len(event_keys) == CHANGED  # nothing lost: one review event per changed opportunity
+    assert Counter(key_of(t) for t in hub_sim.tasks()) == Counter(dict.fromkeys(event_keys, 1))  # nothing twice
+    assert Counter(key_of(n) for n in hub_sim.notes()) == Counter(dict.fromkeys(event_keys, 1))
+    assert [r["status"] for r in store.db.query("SELECT DISTINCT status FROM outbox_status")] == ["done"]
+    assert store.db.execute("SELECT count(*) FROM runs WHERE status = 'running'").fetchone()[0] == 0

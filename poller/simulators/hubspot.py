@@ -110,6 +110,11 @@ class HubSpotSimulator(Simulator):
         with self._lock:
             self._faults.on_request(path_contains, times, method, before_commit, after_commit)
 
+    def clear_hooks(self) -> None:
+        """Forget every on_request hook not used up yet."""
+        with self._lock:
+            self._faults.hooks.clear()
+
     def storm_429(self, times: int) -> None:
         with self._lock:
             self._faults.storm += times

@@ -68,6 +68,7 @@ class PartnerCentralSimulator(Simulator):
         self._opportunities: dict[str, StoredOpportunity] = {}
         self._invitations: dict[str, StoredInvitation] = {}
         self._faults: list[_Fault] = []
+        self._hook: Callable[[str], bool] | None = None
         self._operations = ReadOperations(self._opportunities, self._invitations).by_name()
         self._known_operations = frozenset(service_model().operation_names)
         self._server = LoopbackServer(self, port=port)
@@ -199,7 +200,18 @@ class PartnerCentralSimulator(Simulator):
 
     # --- HTTP
 
+    def on_call(self, hook: Callable[[str], bool] | None) -> None:
+        """Call `hook(operation)` before answering each request; True drops the connection unanswered.
+
+        Crash tests use it to SIGKILL a job at an exact call, e.g. the 40th GetOpportunity of a cycle.
+        """
+        self._hook = hook
+
     def handle(self, request: Request) -> Response:
+        if self._hook is not None:
+            target = next((v for k, v in request.headers.items() if k.lower() == "x-amz-target"), "")
+            if self._hook(target.removeprefix(TARGET_PREFIX)):
+                return Response(status=0, drop=True)
         try:
             return json_response(200, self._answer(request))
         except ServiceError as exc:
