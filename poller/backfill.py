@@ -145,7 +145,7 @@ def _run(app: App, window: Window, *, dry_run: bool, progress: Callable[[Progres
                start=resumed_from)
         app.store.db.execute("DELETE FROM cursors WHERE name = ?", [window.checkpoint])  # done: a rerun starts over
         if not dry_run and app.hubspot is not None:
-            outcome = app.hubspot.deliver_outbox(limits=limits)
+            outcome = app.hubspot.deliver_outbox()
             delivered, parked = outcome.delivered, outcome.parked
             if outcome.deferred:
                 status, deferred = "partial", outcome.deferred

@@ -128,7 +128,7 @@ def _phases(app: App, *, run_id: int, baseline: bool, tally: RunTally, limits: L
             outcome.defer(str(exc))
         poll_invitations(app, run_id=run_id, baseline=baseline, tally=tally)
         if deliver and app.hubspot is not None:
-            delivery = app.hubspot.deliver_outbox(limits=limits)
+            delivery = app.hubspot.deliver_outbox()
             outcome.delivered, outcome.parked = delivery.delivered, delivery.parked
             if delivery.deferred:
                 outcome.defer(delivery.deferred)

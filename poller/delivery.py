@@ -28,7 +28,7 @@ class DeliveryOutcome:
     deferred: str | None
 
 
-def deliver(portal: HubSpotPortal, *, limits: Any = None) -> DeliveryOutcome:
+def deliver(portal: HubSpotPortal) -> DeliveryOutcome:
     """Deliver every routable outbox row as exactly one task and one note (or as much as the budget allows)."""
     store = portal.store
     started = iso(portal.clock())
@@ -83,10 +83,10 @@ def send_pending(portal: HubSpotPortal, part: str, modes: dict[str, str]) -> int
         except (BudgetExhausted, FatalError) as exc:
             _finish(portal, part, keys, "pending", str(exc))  # never reached HubSpot (429 / refused): resend later
             raise
-        _record_results(portal, part, keys, data, modes)
+        _record_results(portal, part, keys, data)
 
 
-def _record_results(portal: HubSpotPortal, part: str, keys: list[str], data: Any, modes: dict[str, str]) -> None:
+def _record_results(portal: HubSpotPortal, part: str, keys: list[str], data: Any) -> None:
     created: dict[str, str] = {}
     for obj in data.results or []:
         key = getattr(obj, "object_write_trace_id", None) or (obj.properties or {}).get("poller_event_key")

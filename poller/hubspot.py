@@ -159,11 +159,7 @@ class HubSpotPortal:
                     raise FatalError(f"HubSpot deal read failed: {exc}") from exc
                 data = None
             for obj in (data.results if data else []) or []:
-                props = obj.properties or {}
-                mapped = {f: props.get(p) for f, p in self.deal_fields.items()}
-                found[str(obj.id)] = Deal(deal_id=str(obj.id), owner_id=props.get("hubspot_owner_id") or None,
-                                          dealname=mapped.get("title"), amount=mapped.get("expected_spend"),
-                                          closedate=mapped.get("target_close_date"))
+                found[str(obj.id)] = self._deal(obj)
             for deal_id in chunk:
                 found.setdefault(deal_id, Deal(deal_id=deal_id, exists=False))
         return found
@@ -198,12 +194,15 @@ class HubSpotPortal:
             if self._deal_link_by_search:
                 objects = self._search_deals(prop, chunk, properties)
             for obj in objects:
-                props = obj.properties or {}
-                mapped = {f: props.get(p) for f, p in self.deal_fields.items()}
-                found.setdefault(str(props.get(prop)), Deal(
-                    deal_id=str(obj.id), owner_id=props.get("hubspot_owner_id") or None, dealname=mapped.get("title"),
-                    amount=mapped.get("expected_spend"), closedate=mapped.get("target_close_date")))
+                found.setdefault(str((obj.properties or {}).get(prop)), self._deal(obj))
         return found
+
+    def _deal(self, obj: Any) -> Deal:
+        """An SDK deal object as our Deal: its owner and the values of the properties mapped for conflicts."""
+        props = obj.properties or {}
+        mapped = {field: props.get(name) for field, name in self.deal_fields.items()}
+        return Deal(deal_id=str(obj.id), owner_id=props.get("hubspot_owner_id") or None, dealname=mapped.get("title"),
+                    amount=mapped.get("expected_spend"), closedate=mapped.get("target_close_date"))
 
     def _search_deals(self, prop: str, values: list[str], properties: list[str]) -> list[Any]:
         from hubspot.crm.deals import Filter, FilterGroup, PublicObjectSearchRequest
@@ -244,10 +243,10 @@ class HubSpotPortal:
             self.store.db["owners_cache"].insert_all(owners.values())
         return {k: v for k, v in owners.items() if v["active"]}
 
-    def deliver_outbox(self, *, limits: Any = None) -> Any:
+    def deliver_outbox(self) -> Any:
         from poller.delivery import deliver
 
-        return deliver(self, limits=limits)
+        return deliver(self)
 
 
 def _refused(exc: Exception) -> bool:

@@ -121,7 +121,7 @@ def find_by_keys(portal: HubSpotPortal, part: str, rows: list[dict[str, Any]],
         if row["deal_id"]:
             by_deal.setdefault(row["deal_id"], []).append(row["event_key"])
     for deal_id, keys in by_deal.items():
-        found.update(_find_on_deal(portal, part, deal_id, set(keys), modes))
+        found.update(_find_on_deal(portal, part, deal_id, set(keys)))
         checked.extend(keys)
     now = portal.clock()
     loose = [r["event_key"] for r in rows if not r["deal_id"] and settled(r, now, SEARCH_SETTLE_SECONDS)]
@@ -140,8 +140,7 @@ def _key_of(part: str, properties: dict[str, Any], candidates: set[str]) -> str 
     return next((k for k in candidates if k in body), None)
 
 
-def _find_on_deal(portal: HubSpotPortal, part: str, deal_id: str, keys: set[str],
-                  modes: dict[str, str]) -> dict[str, str]:
+def _find_on_deal(portal: HubSpotPortal, part: str, deal_id: str, keys: set[str]) -> dict[str, str]:
     object_ids: list[str] = []
     after = None
     while True:

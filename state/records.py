@@ -116,9 +116,6 @@ class Records:
             "SELECT opportunity_id FROM opportunities WHERE deal_id = ? ORDER BY opportunity_id", [deal_id])]
 
     # --- malformed or unreadable records, re-read next cycle
-    def refetch_ids(self) -> list[str]:
-        return [r[0] for r in self.db.execute("SELECT opportunity_id FROM refetch ORDER BY first_failed_at")]
-
     def mark_refetch(self, opportunity_id: str, reason: str, now: str, *, baseline: bool = False) -> None:
         self.db.execute(
             "INSERT INTO refetch (opportunity_id, reason, first_failed_at, baseline) VALUES (?, ?, ?, ?) "
