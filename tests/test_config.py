@@ -232,11 +232,15 @@ def test_every_setting_works_from_the_file_and_the_environment_wins(clean_env, m
 
 def test_config_show_text_lists_each_setting_with_its_source_and_no_token(clean_env, monkeypatch):
     monkeypatch.setenv("HUBSPOT_ACCESS_TOKEN", "pat-na1-very-secret")
-    result = invoke("--config", str(EXAMPLE), "config", "show")
+    # A deep path, as on a CI runner or an EFS mount: the source column must show it whole.
+    deep = clean_env / ("d" * 60) / ("e" * 60) / "poller.example.toml"
+    deep.parent.mkdir(parents=True)
+    deep.write_text(EXAMPLE.read_text())
+    result = invoke("--config", str(deep), "config", "show")
     assert result.exit_code == 0, result.output
     lines = {line.split()[0]: line for line in result.stdout.splitlines()[2:]}
     assert "15m" not in lines["lookback"] and "900s" in lines["lookback"]
-    assert "poller.example.toml" in lines["catalog"]
+    assert lines["catalog"].rstrip().endswith(f"file {deep}")
     assert "very-secret" not in result.output and "***" in lines["hubspot_access_token"]
 
 

@@ -57,8 +57,8 @@ def emit_json(payload: Any) -> None:
     click.echo(json.dumps(payload, indent=2, default=str, ensure_ascii=False))
 
 
-def table(rows: list[dict[str, Any]], columns: list[str], widths: dict[str, int] | None = None) -> str:
-    """A plain fixed-width table for terminals and logs."""
+def table(rows: list[dict[str, Any]], columns: list[str], widths: dict[str, int | None] | None = None) -> str:
+    """A plain fixed-width table for terminals and logs; a column whose width is None is never cut."""
     if not rows:
         return "(none)"
     widths = widths or {}
@@ -70,9 +70,9 @@ def table(rows: list[dict[str, Any]], columns: list[str], widths: dict[str, int]
     return "\n".join(lines)
 
 
-def _cell(value: Any, width: int) -> str:
+def _cell(value: Any, width: int | None) -> str:
     text = "" if value is None else (json.dumps(value) if isinstance(value, dict | list) else str(value))
-    return text if len(text) <= width else text[: width - 1] + "…"
+    return text if width is None or len(text) <= width else text[: width - 1] + "…"
 
 
 def print_outcome(summary: dict[str, Any], notifications: list[Any], heading: str,

@@ -98,4 +98,5 @@ def show(ctx: click.Context, as_json: bool) -> None:
     for row in rows:
         if row["setting"] in DURATIONS:
             row["value"] = f"{row['value']:g}s"
-    click.echo(table(rows, ["setting", "value", "source"], {"value": 70}))
+    # The source is a file path or a variable name: cut, it would lose the part that tells them apart.
+    click.echo(table(rows, ["setting", "value", "source"], {"value": 70, "source": None}))
