@@ -21,7 +21,7 @@ from botocore.exceptions import (
     ReadTimeoutError,
 )
 
-from poller.core.timefmt import parse_iso
+from poller.core.timefmt import parse_utc_wire
 from poller.errors import FatalError, MalformedRecord, RetriableError
 from poller.pacing import RateGate
 from poller.retry import RetrySettings, call_with_retry
@@ -35,21 +35,25 @@ RETRIABLE_CODES = {"ThrottlingException", "InternalServerException", "ServiceUna
 GONE_CODES = {"ResourceNotFoundException", "AccessDeniedException"}
 
 
-def _parse_timestamp(value: Any) -> dt.datetime:
-    """ISO 8601 the fast way (botocore's dateutil parser dominates large listings); anything else as botocore does."""
-    if isinstance(value, str) and len(value) >= 20 and value[10] == "T":
+def parse_timestamp(value: Any) -> dt.datetime:
+    """A response timestamp as aware UTC: the service's own UTC forms the fast way (botocore's dateutil parser
+    dominates large listings); anything else (other offsets, epoch numbers) by botocore's parser, then to UTC."""
+    if isinstance(value, str):
         try:
-            return parse_iso(value)
-        except ValueError:
-            pass
-    return botocore.utils.parse_timestamp(value)
+            fast = parse_utc_wire(value)
+        except ValueError:  # the right shape but not a date (month 13): botocore says what is wrong
+            fast = None
+        if fast is not None:
+            return fast
+    moment = botocore.utils.parse_timestamp(value)
+    return moment.astimezone(dt.UTC) if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
 
 
 def make_client(*, timeout: float) -> Any:
     """boto3 client; endpoint from boto3's own chain (AWS_ENDPOINT_URL_PARTNERCENTRAL_SELLING), botocore retries off."""
     config = Config(retries={"total_max_attempts": 1}, connect_timeout=min(timeout, 10), read_timeout=timeout)
     core = botocore.session.get_session()
-    core.get_component("response_parser_factory").set_parser_defaults(timestamp_parser=_parse_timestamp)
+    core.get_component("response_parser_factory").set_parser_defaults(timestamp_parser=parse_timestamp)
     return boto3.Session(botocore_session=core).client("partnercentral-selling", region_name="us-east-1", config=config)
 
 

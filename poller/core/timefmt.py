@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
+
+# The service's own UTC forms: 2025-12-15T23:36:17.505Z, …17.457306587Z, …17Z, …17+00:00 (any fraction length).
+_UTC_WIRE = re.compile(r"(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})(?:\.(\d+))?(?:Z|z|\+00:00)")
 
 
 def iso(moment: dt.datetime) -> str:
@@ -17,13 +21,23 @@ def parse_iso(text: str) -> dt.datetime:
     text = text.strip().replace("Z", "+00:00").replace("z", "+00:00")
     if "." in text:  # Python parses at most 6 fractional digits; AWS sends up to 9
         head, _, rest = text.partition(".")
-        digits = "".join(ch for ch in rest if ch.isdigit())
-        tail = rest[len(digits):]
+        tail = rest.lstrip("0123456789")  # the offset after the fraction keeps its own digits
+        digits = rest[:len(rest) - len(tail)]
         text = f"{head}.{digits[:6].ljust(6, '0')}{tail}"
     moment = dt.datetime.fromisoformat(text)
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=dt.UTC)
     return moment.astimezone(dt.UTC)
+
+
+def parse_utc_wire(text: str) -> dt.datetime | None:
+    """The service's UTC forms (Z or +00:00, any fraction) parsed fast; None for anything else (offsets, epochs)."""
+    match = _UTC_WIRE.fullmatch(text)
+    if match is None:
+        return None
+    whole, fraction = match.groups()
+    moment = dt.datetime.fromisoformat(whole).replace(tzinfo=dt.UTC)
+    return moment.replace(microsecond=int(fraction[:6].ljust(6, "0"))) if fraction else moment
 
 
 def normalize_iso(value: object) -> str:
