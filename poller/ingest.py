@@ -14,7 +14,7 @@ from poller.app import App
 from poller.core.conflicts import detect_conflicts
 from poller.core.diff import diff
 from poller.core.errors import MalformedRecord
-from poller.core.model import Deal, Event, Notification, Snapshot
+from poller.core.model import AwsView, Deal, Event, Notification, Snapshot
 from poller.core.normalize import listed_version, snapshot_from
 from poller.core.plan import plan
 from poller.core.review import canonical_review_status
@@ -57,6 +57,17 @@ def sweep_due(opportunity_id: str, read_at: dt.datetime, period: float) -> str:
     return iso(read_at + dt.timedelta(seconds=period * (0.5 + spread)))
 
 
+def kept_aws_view(old: StoredOpportunity | None, view: AwsView | None, opportunity_id: str) -> AwsView | None:
+    """The AWS view to store: one that stops being readable (not found, denied) keeps the last one we had.
+
+    Storing None instead would make its return a silent "first view", and the changes in between would be lost.
+    """
+    if view is None and old is not None and old.snapshot.aws is not None:
+        log.info("AWS summary of %s is no longer readable; keeping the last one", opportunity_id)
+        return old.snapshot.aws
+    return view
+
+
 def fetch_details(app: App, ids: Sequence[str], stored: dict[str, StoredOpportunity], tally: RunTally, *,
                   baseline: bool = False) -> list[Fetched]:
     """GetOpportunity + GetAwsOpportunitySummary per id; broken or vanished records are skipped and queued."""
@@ -76,8 +87,11 @@ def fetch_details(app: App, ids: Sequence[str], stored: dict[str, StoredOpportun
             # Before submission AWS has no view yet: skip the call unless we already had one.
             need_summary = status != "pendingsubmission" or (old is not None and old.snapshot.aws is not None)
             summary = app.pc.get_aws_summary(opportunity_id) if need_summary else None
-            fetched.append(Fetched(snapshot=snapshot_from(opportunity, summary, catalog=app.settings.catalog),
-                                   aws_read=need_summary))
+            snapshot = snapshot_from(opportunity, summary, catalog=app.settings.catalog)
+            view = kept_aws_view(old, snapshot.aws, opportunity_id)
+            if view is not snapshot.aws:
+                snapshot = dataclasses.replace(snapshot, aws=view)
+            fetched.append(Fetched(snapshot=snapshot, aws_read=need_summary))
         except MalformedRecord as exc:
             tally.skip(opportunity_id, exc.reason)
             app.store.records.mark_refetch(opportunity_id, exc.reason, now, baseline=baseline)

@@ -3,20 +3,18 @@
 from __future__ import annotations
 
 import dataclasses
-import logging
 from typing import TYPE_CHECKING
 
 from poller.app import App
 from poller.core.errors import MalformedRecord
 from poller.core.normalize import aws_view_from
 from poller.core.timefmt import iso
-from poller.ingest import Fetched, RunTally, derive_and_commit
+from poller.ingest import Fetched, RunTally, derive_and_commit, kept_aws_view
 from state.lease import Lease
 
 if TYPE_CHECKING:
     from poller.cycle import Limits
 
-log = logging.getLogger(__name__)
 PAGE = 100
 MAX_PER_CYCLE = 100_000
 
@@ -35,9 +33,7 @@ def sweep(app: App, *, run_id: int, tally: RunTally, limits: Limits, lease: Leas
             except MalformedRecord as exc:
                 tally.skip(opportunity_id, exc.reason)
                 view = old.snapshot.aws  # keep the old view; the sweep clock restarts so one bad record can't stall it
-            if view is None and old.snapshot.aws is not None:
-                log.info("AWS summary of %s is no longer readable; keeping the last one", opportunity_id)
-                view = old.snapshot.aws
+            view = kept_aws_view(old, view, opportunity_id)
             fetched.append(Fetched(snapshot=dataclasses.replace(old.snapshot, aws=view), aws_read=True))
         tally.swept += len(fetched)
         derive_and_commit(app, fetched, run_id=run_id, baseline=False, source="sweep", tally=tally, stored=stored)

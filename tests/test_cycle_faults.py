@@ -148,6 +148,32 @@ def test_malformed_record_outside_the_listing_window_is_read_again_from_the_refe
     assert pc_sim.operation_counts()["GetOpportunity"] == 1
 
 
+def test_an_aws_summary_unreadable_for_a_cycle_keeps_the_last_view_so_its_return_is_compared(pc_sim, make_app,
+                                                                                              frozen):
+    ids = [put(pc_sim, n, review="Approved", score="Medium") for n in range(3)]
+    target = ids[1]
+    app = make_app()
+    cycle(app)
+    stored_aws = json.loads(app.store.db.execute("SELECT snapshot FROM opportunities WHERE opportunity_id = ?",
+                                                 [target]).fetchone()[0])["aws"]
+
+    tick(frozen, 5)
+    pc_sim.update_opportunity(target, {"LifeCycle": {"NextSteps": "partner-side edit"}})  # listed again: details are re-read
+    pc_sim.fail_next("GetAwsOpportunitySummary", "AccessDeniedException", message="not visible",
+                     identifier=target)
+    hidden = cycle(app)
+    assert (hidden.status, hidden.exit_code, hidden.notifications) == ("ok", 0, [])
+    assert json.loads(app.store.db.execute("SELECT snapshot FROM opportunities WHERE opportunity_id = ?",
+                                           [target]).fetchone()[0])["aws"] == stored_aws
+
+    tick(frozen, 5)
+    pc_sim.update_aws_summary(target, {"Insights": {"EngagementScore": "High"}}, touch=True)
+    back = cycle(app)
+    assert [(n.kind, n.subject_id, n.priority) for n in back.notifications] == [
+        ("engagement_score_changed", target, "HIGH")]
+    assert events(app) == {("engagement_score_changed", target, "HIGH")}
+
+
 # --- escaping --------------------------------------------------------------------------------------------------------
 
 def test_throttling_is_retried_and_a_persistent_one_fails_the_cycle_without_touching_state(pc_sim, make_app, frozen):

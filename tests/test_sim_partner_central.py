@@ -319,6 +319,16 @@ def test_fail_next_any_operation_with_internal_error(sim, client):
     assert client.list_opportunities(Catalog="AWS")["OpportunitySummaries"] == []
 
 
+def test_fail_next_aimed_at_one_record_leaves_the_others(sim, client):
+    for n in (16, 17):
+        sim.put_opportunity(opportunity(n), {"Origin": "Partner Referral"})
+    sim.fail_next("GetAwsOpportunitySummary", "AccessDeniedException", message="hidden", identifier="O17")
+    assert client.get_aws_opportunity_summary(Catalog="AWS", RelatedOpportunityIdentifier="O16")["Origin"]
+    with pytest.raises(client.exceptions.AccessDeniedException):
+        client.get_aws_opportunity_summary(Catalog="AWS", RelatedOpportunityIdentifier="O17")
+    assert client.get_aws_opportunity_summary(Catalog="AWS", RelatedOpportunityIdentifier="O17")["Origin"]
+
+
 def test_reads_per_second_limit_throttles_the_excess(monkeypatch):
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "test")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "test")

@@ -54,6 +54,18 @@ class _Fault:
     remaining: int
     status: int
     message: str
+    identifier: str | None = None  # only calls naming this record (Identifier or RelatedOpportunityIdentifier)
+
+
+def _identifiers(request: Request) -> set[str]:
+    """The record ids a request names, for faults aimed at one record."""
+    try:
+        params = request.json()
+    except ValueError:
+        return set()
+    if not isinstance(params, dict):
+        return set()
+    return {v for v in (params.get("Identifier"), params.get("RelatedOpportunityIdentifier")) if isinstance(v, str)}
 
 
 class PartnerCentralSimulator(Simulator):
@@ -178,12 +190,15 @@ class PartnerCentralSimulator(Simulator):
     # --- faults
 
     def fail_next(self, operation: str, error_type: str = "ThrottlingException", *, times: int = 1,
-                  status: int | None = None, message: str = "Rate exceeded") -> None:
-        """The next `times` calls of `operation` ("*" = any) fail; status defaults to 500 for InternalServerException."""
+                  status: int | None = None, message: str = "Rate exceeded", identifier: str | None = None) -> None:
+        """The next `times` calls of `operation` ("*" = any) fail; status defaults to 500 for InternalServerException.
+
+        With `identifier`, only calls about that record fail (e.g. GetAwsOpportunitySummary of one opportunity).
+        """
         if status is None:
             status = 500 if error_type == "InternalServerException" else 400
         with self._lock:
-            self._faults.append(_Fault(operation, error_type, times, status, message))
+            self._faults.append(_Fault(operation, error_type, times, status, message, identifier))
 
     def malform(self, opportunity_id: str) -> None:
         """GetOpportunity answers a structurally broken record (no Id, LastModifiedDate or Customer; Project {}).
@@ -221,7 +236,7 @@ class PartnerCentralSimulator(Simulator):
         target = next((value for name, value in request.headers.items() if name.lower() == "x-amz-target"), "")
         operation = target.removeprefix(TARGET_PREFIX) if target.startswith(TARGET_PREFIX) else ""
         with self._lock:
-            self._inject_fault(operation)
+            self._inject_fault(operation, request)
             if operation not in self._known_operations:
                 raise ServiceError("UnknownOperationException", f"unknown target {target!r}")
             if operation in READ_OPERATIONS:
@@ -242,9 +257,10 @@ class PartnerCentralSimulator(Simulator):
         with self._lock:
             return answer(params)
 
-    def _inject_fault(self, operation: str) -> None:
+    def _inject_fault(self, operation: str, request: Request) -> None:
         for fault in self._faults:
-            if fault.operation in (operation, "*"):
+            if fault.operation in (operation, "*") and (fault.identifier is None or
+                                                         fault.identifier in _identifiers(request)):
                 fault.remaining -= 1
                 if fault.remaining <= 0:
                     self._faults.remove(fault)
