@@ -20,6 +20,7 @@ from botocore.exceptions import (
     NoCredentialsError,
     ReadTimeoutError,
 )
+from botocore.parsers import ResponseParserError
 
 from poller.core.timefmt import parse_utc_wire
 from poller.errors import FatalError, MalformedRecord, RetriableError
@@ -88,6 +89,8 @@ class PartnerCentral:
                 raise FatalError("Partner Central: no AWS credentials found (boto3 credential chain)") from exc
             except BotoCoreError as exc:
                 raise FatalError(f"Partner Central {operation}: {exc}") from exc
+            except (ResponseParserError, ValueError) as exc:  # e.g. a timestamp nobody can read: same answer again
+                raise _Refused(operation, "UnparseableResponse", " ".join(str(exc).split())) from exc
             response.pop("ResponseMetadata", None)
             return response
 
@@ -148,7 +151,7 @@ class PartnerCentral:
 
 
 class _Refused(Exception):
-    """A 4xx the service will answer the same way again (not found, denied, invalid)."""
+    """An answer the service will give the same way again: a 4xx (not found, denied, invalid) or one we can't parse."""
 
     def __init__(self, operation: str, code: str, message: str):
         super().__init__(f"Partner Central {operation}: {code}: {message}")

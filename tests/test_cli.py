@@ -112,6 +112,21 @@ def test_run_exits_1_with_one_line_when_partner_central_is_unreachable(env, pc_s
     assert open_store(env).db.execute("SELECT status FROM runs").fetchone()[0] == "failed"
 
 
+def test_an_unparseable_listing_exits_1_with_one_line_naming_the_call_and_keeps_the_cursor(populated, pc_sim):
+    store = open_store(populated)
+    before = store.db.execute("SELECT value FROM cursors WHERE name = 'opportunities'").fetchone()[0]
+    pc_sim.update_opportunity(opportunity_id(2), {"LifeCycle": {"ReviewStatus": "Rejected"}})
+    pc_sim.garble(opportunity_id(2), "ListOpportunities", LastModifiedDate="")
+
+    result = invoke("run", "--dry-run")
+
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and "Partner Central ListOpportunities: UnparseableResponse" in errors[0]
+    assert store.db.execute("SELECT value FROM cursors WHERE name = 'opportunities'").fetchone()[0] == before
+    assert store.db.execute("SELECT status FROM runs ORDER BY id DESC").fetchone()[0] == "failed"
+
+
 @pytest.mark.parametrize(("name", "value", "named"), [
     ("POLLER_LOOKBACK", "abc", "lookback"),
     ("POLLER_CATALOG", "Prod", "POLLER_CATALOG"),

@@ -8,6 +8,7 @@ import json
 import logging
 
 import boto3
+import pytest
 from botocore.stub import Stubber
 from cycle_helpers import (
     count,
@@ -102,7 +103,16 @@ def test_cursor_is_monotonic_and_a_crash_mid_listing_keeps_the_first_pages_commi
         assert stored_last_modified(app, oid) == wire_modified(pc_sim, oid)
 
 
-def test_malformed_record_is_skipped_named_and_read_again_once_healed(pc_sim, make_app, frozen, caplog):
+BREAKAGES = {
+    # parses in botocore, but our checks reject it (no Id, no LastModifiedDate)
+    "malformed": (lambda sim, oid: sim.malform(oid), "missing"),
+    # botocore itself cannot parse the answer (an unreadable timestamp fails the whole response)
+    "unparseable": (lambda sim, oid: sim.garble(oid, "GetOpportunity", LastModifiedDate=""), "UnparseableResponse"),
+}
+
+
+@pytest.mark.parametrize("breakage", BREAKAGES)
+def test_a_broken_record_is_skipped_named_and_read_again_once_healed(pc_sim, make_app, frozen, caplog, breakage):
     ids = [put(pc_sim, n) for n in range(5)]
     app = make_app()
     cycle(app)
@@ -110,7 +120,8 @@ def test_malformed_record_is_skipped_named_and_read_again_once_healed(pc_sim, ma
     for oid in ids:
         pc_sim.update_opportunity(oid, {"LifeCycle": {"ReviewStatus": "Approved"}})
     broken = ids[2]
-    pc_sim.malform(broken)
+    breaks, reason = BREAKAGES[breakage]
+    breaks(pc_sim, broken)
 
     with caplog.at_level(logging.WARNING):
         result = cycle(app)
@@ -118,7 +129,8 @@ def test_malformed_record_is_skipped_named_and_read_again_once_healed(pc_sim, ma
     assert (result.status, result.exit_code) == ("ok", 0)
     run = app.store.runs.get(result.run_id)
     assert run["status"] == "ok" and run["skipped_ids"] == [broken]
-    assert any(broken in r.getMessage() and r.levelno >= logging.WARNING for r in caplog.records)
+    assert any(broken in r.getMessage() and reason in r.getMessage() and r.levelno >= logging.WARNING
+               for r in caplog.records)
     assert events(app) == {("review_approved", oid, "HIGH") for oid in ids if oid != broken}
     assert [r[0] for r in app.store.db.execute("SELECT opportunity_id FROM refetch")] == [broken]
     assert json.loads(app.store.db.execute("SELECT snapshot FROM opportunities WHERE opportunity_id = ?",

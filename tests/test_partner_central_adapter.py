@@ -87,6 +87,36 @@ def test_a_refused_get_is_a_malformed_record_for_that_id_only(pc_sim, pc):
     assert pc.get_opportunity(oid)["Id"] == oid  # the next read works
 
 
+@pytest.mark.parametrize(("operation", "field", "read"), [
+    ("GetOpportunity", "LastModifiedDate", lambda pc, oid, iid: pc.get_opportunity(oid)),
+    ("GetAwsOpportunitySummary", "LifeCycle", lambda pc, oid, iid: pc.get_aws_summary(oid)),
+    ("GetEngagementInvitation", "InvitationDate", lambda pc, oid, iid: pc.get_invitation(iid)),
+])
+def test_an_unparseable_answer_to_a_get_is_a_malformed_record_for_that_id(pc_sim, pc, calls, operation, field, read):
+    oid = put(pc_sim, 1)
+    iid = pc_sim.put_invitation(invitation_record(1))
+    bad = {"NextStepsHistory": [{"Value": "call", "Time": ""}]} if field == "LifeCycle" else ""
+    pc_sim.garble(iid if operation == "GetEngagementInvitation" else oid, operation, **{field: bad})
+    with pytest.raises(MalformedRecord) as caught:
+        read(pc, oid, iid)
+    assert caught.value.record_id == (iid if operation == "GetEngagementInvitation" else oid)
+    assert "UnparseableResponse" in caught.value.reason and "\n" not in caught.value.reason
+    assert calls == [operation]  # the same answer would come again: not retried
+
+
+@pytest.mark.parametrize(("operation", "listing"), [
+    ("ListOpportunities", lambda pc: next(pc.list_opportunities(None))),
+    ("ListEngagementInvitations", lambda pc: next(pc.list_invitations())),
+])
+def test_an_unparseable_answer_to_a_list_is_fatal_naming_the_call(pc_sim, pc, operation, listing):
+    oid = put(pc_sim, 1)
+    iid = pc_sim.put_invitation(invitation_record(1))
+    field = "LastModifiedDate" if operation == "ListOpportunities" else "InvitationDate"
+    pc_sim.garble(oid if operation == "ListOpportunities" else iid, operation, **{field: ""})
+    with pytest.raises(FatalError, match=f"^Partner Central {operation}: UnparseableResponse: [^\n]*$"):
+        listing(pc)
+
+
 def test_access_denied_on_a_list_call_is_fatal(pc_sim, pc):
     pc_sim.fail_next("ListOpportunities", "AccessDeniedException", message="no permission")
     with pytest.raises(FatalError, match="AccessDeniedException"):

@@ -209,9 +209,25 @@ class PartnerCentralSimulator(Simulator):
         with self._lock:
             self._stored(opportunity_id).malformed = True
 
-    def heal(self, opportunity_id: str) -> None:
+    def garble(self, record_id: str, operation: str, **fields: Any) -> None:
+        """`operation`'s answers about this opportunity or invitation carry `fields` verbatim, unshaped.
+
+        For what botocore itself cannot parse, e.g. garble(oid, "GetOpportunity", LastModifiedDate=""): the whole
+        response then fails in the client, unlike malform(), whose records parse and only our checks reject.
+        """
         with self._lock:
-            self._stored(opportunity_id).malformed = False
+            stored = self._invitations.get(record_id) or self._stored(record_id)
+            stored.raw.setdefault(operation, {}).update(fields)
+
+    def heal(self, record_id: str) -> None:
+        """Answer normally again: undo malform() and garble()."""
+        with self._lock:
+            if record_id in self._invitations:
+                self._invitations[record_id].raw.clear()
+                return
+            stored = self._stored(record_id)
+            stored.malformed = False
+            stored.raw.clear()
 
     # --- HTTP
 

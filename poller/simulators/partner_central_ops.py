@@ -47,7 +47,8 @@ class ReadOperations:
         size = params.get("MaxResults", DEFAULT_PAGE_SIZE)
         page, next_token = self.pager.page("ListOpportunities", ids, offset, size)
         # An opportunity removed after the listing began is skipped, as a live service would.
-        summaries = [project(self.opportunities[i].record, _OPPORTUNITY_SUMMARY)
+        summaries = [{**project(self.opportunities[i].record, _OPPORTUNITY_SUMMARY),
+                      **self.opportunities[i].raw.get("ListOpportunities", {})}
                      for i in page if i in self.opportunities]
         return {"OpportunitySummaries": summaries, **({"NextToken": next_token} if next_token else {})}
 
@@ -58,15 +59,15 @@ class ReadOperations:
             for key in ("Id", "LastModifiedDate", "Customer"):
                 record.pop(key, None)
             record["Project"] = {}
-        return record
+        return {**record, **stored.raw.get("GetOpportunity", {})}
 
     def get_aws_summary(self, params: dict[str, Any]) -> dict[str, Any]:
         opportunity_id = params["RelatedOpportunityIdentifier"]
         stored = self._visible(opportunity_id, params["Catalog"])
         if stored.summary is None:  # not submitted to AWS yet: there is no AWS view (DESIGN §10)
             raise not_found(f"No AWS opportunity summary found for {opportunity_id}")
-        return project({**stored.summary, "Catalog": stored.catalog, "RelatedOpportunityId": opportunity_id},
-                       _AWS_SUMMARY)
+        return {**project({**stored.summary, "Catalog": stored.catalog, "RelatedOpportunityId": opportunity_id},
+                          _AWS_SUMMARY), **stored.raw.get("GetAwsOpportunitySummary", {})}
 
     def list_invitations(self, params: dict[str, Any]) -> dict[str, Any]:
         if token := params.get("NextToken"):
@@ -75,7 +76,8 @@ class ReadOperations:
             ids, offset = select_invitations(self.invitations.values(), params["Catalog"], params), 0
         size = params.get("MaxResults", DEFAULT_PAGE_SIZE)
         page, next_token = self.pager.page("ListEngagementInvitations", ids, offset, size)
-        summaries = [project(self.invitations[i].record, _INVITATION_SUMMARY)
+        summaries = [{**project(self.invitations[i].record, _INVITATION_SUMMARY),
+                      **self.invitations[i].raw.get("ListEngagementInvitations", {})}
                      for i in page if i in self.invitations]
         return {"EngagementInvitationSummaries": summaries, **({"NextToken": next_token} if next_token else {})}
 
@@ -83,7 +85,7 @@ class ReadOperations:
         identifier, catalog = params["Identifier"], params["Catalog"]
         for stored in self.invitations.values():
             if stored.catalog == catalog and identifier in (stored.record["Id"], stored.record.get("Arn")):
-                return project(stored.record, _INVITATION)
+                return {**project(stored.record, _INVITATION), **stored.raw.get("GetEngagementInvitation", {})}
         raise not_found(f"Engagement invitation {identifier} not found")
 
     def _visible(self, opportunity_id: str, catalog: str) -> StoredOpportunity:

@@ -22,6 +22,7 @@ class StoredOpportunity:
     record: dict[str, Any]
     summary: dict[str, Any] | None = None
     malformed: bool = False
+    raw: dict[str, dict[str, Any]] = field(default_factory=dict)  # operation → fields answered verbatim
     modified: dt.datetime = _EPOCH
     created: dt.datetime = _EPOCH
 
@@ -36,6 +37,7 @@ class StoredOpportunity:
 class StoredInvitation:
     catalog: str
     record: dict[str, Any]
+    raw: dict[str, dict[str, Any]] = field(default_factory=dict)  # operation → fields answered verbatim
     invited: dt.datetime = field(default=_EPOCH)
 
     def refresh(self) -> None:
