@@ -50,13 +50,13 @@ class HubSpotSimulator(Simulator):
 
     # --- seeding and inspection
     def add_owner(self, owner_id: str, email: str, first_name: str = "", last_name: str = "", *,
-                  archived: bool = False, user_id: int | None = None) -> None:
+                  archived: bool = False, user_id: int | None = None, kind: str = "PERSON") -> None:
         with self._lock:
             now = self.now()
             uid = user_id if user_id is not None else 9_000_000 + len(self._store.owners) + 1
             self._store.owners[str(owner_id)] = Owner(id=str(owner_id), email=email, first_name=first_name,
                                                       last_name=last_name, user_id=uid, archived=archived,
-                                                      created=now, updated=now)
+                                                      created=now, updated=now, type=kind)
 
     def archive_owner(self, owner_id: str) -> None:
         with self._lock:
@@ -127,6 +127,11 @@ class HubSpotSimulator(Simulator):
         """Turn on HubSpot's separate search limit (off by default; see RateLimiter.search_limit)."""
         with self._lock:
             self._limiter.search_limit, self._limiter.search_window = limit, window
+
+    def set_daily_limit(self, limit: int) -> None:
+        """The portal's daily request allowance; past it every call gets a 429 with policyName DAILY."""
+        with self._lock:
+            self._limiter.daily_limit = limit
 
     def max_requests_in_window(self) -> int:
         with self._lock:

@@ -39,10 +39,11 @@ class Owner:
     archived: bool
     created: float
     updated: float
+    type: str = "PERSON"  # or QUEUE: a team inbox, which can own records but is nobody's bell
 
     def public(self) -> dict[str, Any]:
         """PublicOwner: an archived owner keeps its id, loses userId, and keeps it in userIdIncludingInactive."""
-        return {"id": self.id, "email": self.email, "type": "PERSON", "firstName": self.first_name,
+        return {"id": self.id, "email": self.email, "type": self.type, "firstName": self.first_name,
                 "lastName": self.last_name, "userId": None if self.archived else self.user_id,
                 "userIdIncludingInactive": self.user_id, "createdAt": iso_ms(self.created),
                 "updatedAt": iso_ms(self.updated), "archived": self.archived, "teams": []}
