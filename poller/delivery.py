@@ -7,9 +7,10 @@ import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from poller.core.refusals import verdict_for
 from poller.core.timefmt import iso, parse_iso
 from poller.errors import BudgetExhausted, FatalError
-from poller.hubspot import Rejected, UnknownOutcome
+from poller.hubspot import DailyLimitReached, Rejected, UnknownOutcome
 from poller.hubspot_objects import build_inputs, ensure_key_property, find_by_keys
 from poller.routing import route_pending
 
@@ -19,6 +20,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 BATCH = 100
 PARTS = ("task", "note")
+MAX_ATTEMPTS = 8  # sends of one row, task and note together (a clean delivery takes 2)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -39,18 +41,26 @@ def deliver(portal: HubSpotPortal) -> DeliveryOutcome:
     try:
         modes = ensure_key_property(portal)
         reconcile_unknown(portal, modes)
-        parked = route_pending(portal)
-        for _ in range(3):  # a batch that ends `unknown` is reconciled and, if absent, resent in the same run
+        for _ in range(3):  # a row that ends `unknown` or re-routed is checked and, if need be, resent this run
+            parked = route_pending(portal)
             sent = sum(send_pending(portal, part, modes) for part in PARTS)
-            resend = reconcile_unknown(portal, modes)
-            if not sent or not resend:
+            again = reconcile_unknown(portal, modes) + _awaiting_route(portal)
+            if not sent or not again:
                 break
-    except BudgetExhausted as exc:
+    except (BudgetExhausted, UnknownOutcome) as exc:  # nothing is lost: the rows wait in the outbox
         deferred = str(exc)
-        log.info("delivery stopped: %s; the rest goes out next cycle", exc)
+        level = logging.ERROR if isinstance(exc, DailyLimitReached) else logging.INFO
+        log.log(level, "delivery stopped: %s; the rest goes out next cycle", exc)
     delivered = store.db.execute(
         "SELECT count(*) FROM outbox_status WHERE status = 'done' AND updated_at >= ?", [started]).fetchone()[0]
     return DeliveryOutcome(delivered=delivered, parked=parked, deferred=deferred)
+
+
+def _awaiting_route(portal: HubSpotPortal) -> int:
+    """Rows whose owner HubSpot refused in this pass: routing runs again before the next send."""
+    return portal.store.db.execute(
+        "SELECT count(*) FROM outbox WHERE owner_id IS NULL AND (task_state = 'pending' OR note_state = 'pending')"
+        " AND route_reason LIKE 'HubSpot refused the owner%'").fetchone()[0]
 
 
 def send_pending(portal: HubSpotPortal, part: str, modes: dict[str, str]) -> int:
@@ -63,27 +73,41 @@ def send_pending(portal: HubSpotPortal, part: str, modes: dict[str, str]) -> int
         rows = store.outbox.rows(condition, limit=BATCH)
         if not rows:
             return requests
-        keys = [r["event_key"] for r in rows]
-        now = portal.clock()
-        with store.atomic():  # write-ahead: committed before the request leaves
-            store.outbox.mark(part, keys, "sending", iso(now), count_attempt=True)
-        api = portal.tasks_batch if part == "task" else portal.notes_batch
-        body = build_inputs(part, rows, modes, now)
-        requests += 1
-        try:
-            data, _status, _headers = portal.call(api.create_with_http_info, body, write=True)
-        except UnknownOutcome as exc:
-            _finish(portal, part, keys, "unknown", f"outcome unknown: {exc}")
-            log.warning("%d %ss in an uncertain state (%s); they are checked before any resend", len(keys), part, exc)
-            continue
-        except Rejected as exc:
-            _finish(portal, part, keys, "failed", str(exc))
-            log.error("HubSpot rejected a %s batch: %s", part, exc)
-            continue
-        except (BudgetExhausted, FatalError) as exc:
-            _finish(portal, part, keys, "pending", str(exc))  # never reached HubSpot (429 / refused): resend later
-            raise
-        _record_results(portal, part, keys, data)
+        requests += _send(portal, part, rows, modes)
+
+
+def _send(portal: HubSpotPortal, part: str, rows: list[dict[str, Any]], modes: dict[str, str]) -> int:
+    """One batch create (write-ahead `sending` first); a whole-batch refusal is split to find the input at fault."""
+    keys = [r["event_key"] for r in rows]
+    now = portal.clock()
+    with portal.store.atomic():  # write-ahead: committed before the request leaves
+        portal.store.outbox.mark(part, keys, "sending", iso(now), count_attempt=True)
+    api = portal.tasks_batch if part == "task" else portal.notes_batch
+    try:
+        data, _status, _headers = portal.call(api.create_with_http_info, build_inputs(part, rows, modes, now),
+                                              write=True)
+    except UnknownOutcome as exc:
+        _finish(portal, part, keys, "unknown", f"outcome unknown: {exc}")
+        log.warning("%d %ss in an uncertain state (%s); they are checked before any resend", len(keys), part, exc)
+        return 1
+    except Rejected as exc:
+        if len(rows) > 1 and exc.status == 400:
+            # A whole-batch 400 created nothing and may name only the first bad input: halve until it is alone,
+            # so one bad row does not take ninety-nine good ones with it.
+            _finish(portal, part, keys, "pending", str(exc))
+            middle = len(rows) // 2
+            return 1 + _send(portal, part, rows[:middle], modes) + _send(portal, part, rows[middle:], modes)
+        _finish(portal, part, keys, "failed", str(exc))
+        log.error("HubSpot rejected a %s batch: %s", part, exc)
+        return 1
+    except (BudgetExhausted, FatalError) as exc:
+        _finish(portal, part, keys, "pending", str(exc))  # never reached HubSpot (429 / refused): resend later
+        raise
+    if data is None or getattr(data, "results", None) is None:  # an answer the SDK could not map: check first
+        _finish(portal, part, keys, "unknown", "HubSpot's answer carried no results")
+        return 1
+    _record_results(portal, part, keys, data)
+    return 1
 
 
 def _record_results(portal: HubSpotPortal, part: str, keys: list[str], data: Any) -> None:
@@ -92,20 +116,45 @@ def _record_results(portal: HubSpotPortal, part: str, keys: list[str], data: Any
         key = getattr(obj, "object_write_trace_id", None) or (obj.properties or {}).get("poller_event_key")
         if key:
             created[key] = str(obj.id)
-    failed: dict[str, str] = {}
+    refused: dict[str, tuple[str, str]] = {}
     for error in getattr(data, "errors", None) or []:
-        for key in (error.context or {}).get("objectWriteTraceId", []):
-            failed[key] = f"{error.category}: {error.message}"
+        context = error.context or {}
+        verdict = verdict_for(error.category, error.message, context)
+        for key in context.get("objectWriteTraceId", []):
+            refused[key] = (verdict, f"{error.category}: {error.message}")
     now = iso(portal.clock())
     with portal.store.atomic():
         portal.store.outbox.mark(part, [k for k in keys if k in created], "done", now, object_ids=created)
-        for key, message in failed.items():
-            if key not in created:
+        for key, (verdict, message) in refused.items():
+            if key in created or key not in keys:
+                continue
+            if verdict == "failed":
                 portal.store.outbox.mark(part, [key], "failed", now, error=message)
-        missing = [k for k in keys if k not in created and k not in failed]
+            elif verdict == "reroute":  # the owner was refused: route again from a fresh owners list
+                portal.store.outbox.mark(part, [key], "pending", now, error=message)
+                portal.store.outbox.unroute(key, f"HubSpot refused the owner: {message}", now)
+            else:
+                _retry_or_give_up(portal, part, [key], now, message)
+        missing = [k for k in keys if k not in created and k not in refused]
         portal.store.outbox.mark(part, missing, "unknown", now, error="not in HubSpot's batch response")
-    for key, message in failed.items():
-        log.error("HubSpot refused the %s of %s: %s", part, key, message)
+    if any(v == "reroute" for v, _m in refused.values()):
+        portal.forget_owners()
+    for key, (verdict, message) in refused.items():
+        log.error("HubSpot refused the %s of %s (%s): %s", part, key, verdict, message)
+
+
+def _retry_or_give_up(portal: HubSpotPortal, part: str, keys: list[str], now: str, error: str | None) -> None:
+    """Back to `pending` for the next send, unless the row has been sent MAX_ATTEMPTS times: then `failed`."""
+    if not keys:
+        return
+    marks = ",".join("?" * len(keys))
+    spent = {r[0] for r in portal.store.db.execute(
+        f"SELECT event_key FROM outbox WHERE event_key IN ({marks}) AND attempts >= ?", [*keys, MAX_ATTEMPTS])}
+    portal.store.outbox.mark(part, [k for k in keys if k not in spent], "pending", now, error=error)
+    for key in spent:
+        portal.store.outbox.mark(part, [key], "failed", now,
+                                 error=f"gave up after {MAX_ATTEMPTS} attempts: {error or 'not created'}")
+        log.error("gave up on the %s of %s after %d attempts", part, key, MAX_ATTEMPTS)
 
 
 def _finish(portal: HubSpotPortal, part: str, keys: list[str], state: str, error: str) -> None:
@@ -125,7 +174,7 @@ def reconcile_unknown(portal: HubSpotPortal, modes: dict[str, str]) -> int:
         now = iso(portal.clock())
         with store.atomic():
             store.outbox.mark(part, [k for k in checked if k in found], "done", now, object_ids=found)
-            store.outbox.mark(part, [k for k in checked if k not in found], "pending", now)
+            _retry_or_give_up(portal, part, [k for k in checked if k not in found], now, None)
         resend += len([k for k in checked if k not in found])
         if found:
             log.info("reconciled %d %ss that HubSpot had created before we recorded them", len(found), part)

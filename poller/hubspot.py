@@ -35,6 +35,10 @@ class Refused(FatalError):
         self.status = status
 
 
+class DailyLimitReached(BudgetExhausted):
+    """HubSpot's daily limit for the portal is spent: stop delivering until it resets, and say so loudly."""
+
+
 class Rejected(Exception):
     """HubSpot answered with a client error that a resend would not change."""
 
@@ -44,12 +48,21 @@ class Rejected(Exception):
         self.body = body
 
 
+def _policy(body: str | None) -> str | None:
+    try:
+        return str(json.loads(body or "{}").get("policyName") or "").upper() or None
+    except (ValueError, AttributeError):
+        return None
+
+
 def _message(body: str | None) -> str:
     try:
         data = json.loads(body or "{}")
     except ValueError:
         return (body or "")[:200]
-    scopes = [s for e in data.get("errors") or [] for s in (e.get("context") or {}).get("requiredGranularScopes", [])]
+    contexts = [data.get("context") or {}, *((e.get("context") or {}) for e in data.get("errors") or [])]
+    scopes = list(dict.fromkeys(s for c in contexts for name in ("missingScopes", "requiredGranularScopes")
+                                for s in c.get(name) or []))
     text = data.get("message") or data.get("category") or ""
     return f"{text} (missing scopes: {', '.join(scopes)})" if scopes else text
 
@@ -122,6 +135,9 @@ class HubSpotPortal:
                 headers = getattr(exc, "headers", None)
                 if status == 429:
                     self.budget.rate_limited()
+                    if _policy(exc.body) == "DAILY":  # retrying only burns calls until the portal's midnight
+                        raise DailyLimitReached("HubSpot's daily API limit is reached (429 DAILY); delivery "
+                                                "resumes after midnight in the portal's time zone") from exc
                     raise RateLimited("HubSpot rate limit (429)") from exc
                 if status >= 500 or status in (423, 477):
                     if write:
@@ -231,7 +247,9 @@ class HubSpotPortal:
             data, _s, _h = self.call(self.owners.get_page_with_http_info, limit=500, archived=False,
                                      **({"after": after} if after else {}))
             for owner in data.results or []:
-                active = not owner.archived and getattr(owner, "user_id", None) is not None
+                # A queue or a deactivated user (no userId) never sees the bell: tasks go to the fallback instead.
+                active = (not owner.archived and getattr(owner, "user_id", None) is not None
+                          and (getattr(owner, "type", None) or "PERSON").upper() == "PERSON")
                 owners[str(owner.id)] = {"owner_id": str(owner.id), "email": owner.email,
                                          "first_name": owner.first_name, "last_name": owner.last_name,
                                          "active": int(active), "fetched_at": now.isoformat()}
@@ -242,6 +260,11 @@ class HubSpotPortal:
             self.store.db.execute("DELETE FROM owners_cache")
             self.store.db["owners_cache"].insert_all(owners.values())
         return {k: v for k, v in owners.items() if v["active"]}
+
+    def forget_owners(self) -> None:
+        """Drop the cached owners: HubSpot refused one, so the next routing reads the list afresh."""
+        with self.store.atomic():
+            self.store.db.execute("DELETE FROM owners_cache")
 
     def deliver_outbox(self) -> Any:
         from poller.delivery import deliver

@@ -21,7 +21,7 @@ from hubspot.crm.objects.tasks import (
 from hubspot.crm.properties import PropertyCreate
 
 from poller.core.timefmt import parse_iso
-from poller.hubspot import Refused, Rejected
+from poller.hubspot import Refused, Rejected, UnknownOutcome
 
 if TYPE_CHECKING:
     from poller.hubspot import HubSpotPortal
@@ -33,11 +33,17 @@ OBJECT_TYPE = {"task": "tasks", "note": "notes"}
 BODY_PROPERTY = {"task": "hs_task_body", "note": "hs_note_body"}
 GROUP = {"task": "taskinformation", "note": "noteinformation"}
 REMINDER_DELAY = dt.timedelta(minutes=5)
+REMINDER_MIN_LEAD = dt.timedelta(minutes=1)  # a row delivered after its due time (an outage) still rings
 SEARCH_SETTLE_SECONDS = 60.0
 
 
 def _ms(moment: dt.datetime) -> str:
     return str(int(moment.timestamp() * 1000))
+
+
+def reminder_at(due: dt.datetime, now: dt.datetime) -> dt.datetime:
+    """A few minutes from now, or the due time if sooner; never in the past, where it would never ring."""
+    return max(now + REMINDER_MIN_LEAD, min(now + REMINDER_DELAY, due))
 
 
 def build_inputs(part: str, rows: list[dict[str, Any]], modes: dict[str, str],
@@ -56,7 +62,7 @@ def build_inputs(part: str, rows: list[dict[str, Any]], modes: dict[str, str],
                 "hs_task_type": "TODO",
                 "hubspot_owner_id": row["owner_id"],
                 # HubSpot does not promise an "assigned" notification for app-created tasks; a reminder rings the bell.
-                "hs_task_reminders": _ms(min(now + REMINDER_DELAY, due)),
+                "hs_task_reminders": _ms(reminder_at(due, now)),
             }
         else:
             properties = {"hs_timestamp": _ms(now), "hs_note_body": row["note_body"], "hubspot_owner_id": row["owner_id"]}
@@ -89,20 +95,53 @@ def ensure_key_property(portal: HubSpotPortal) -> dict[str, str]:
             if exc.status != 404:
                 modes[part] = "body"
                 continue
+        modes[part] = _create_key_property(portal, part)
+    portal.store.set_meta("event_key_storage", modes)
+    return modes
+
+
+def _create_key_property(portal: HubSpotPortal, part: str) -> str:
+    """Create poller_event_key on tasks or notes; 'property' once it exists, 'body' when the portal will not have it."""
+    object_type = OBJECT_TYPE[part]
+    group = GROUP[part]
+    for _ in range(2):
         try:
             portal.call(portal.properties.create_with_http_info, object_type, PropertyCreate(
-                name=KEY_PROPERTY, label="Poller event key", type="string", field_type="text",
-                group_name=GROUP[part], description="Idempotency key of the poller notification that created this"),
-                write=True)
-            modes[part] = "property"
+                name=KEY_PROPERTY, label="Poller event key", type="string", field_type="text", group_name=group,
+                description="Idempotency key of the poller notification that created this"), write=True)
+            return "property"
+        except UnknownOutcome as exc:
+            if _key_property_exists(portal, object_type):
+                return "property"
+            raise UnknownOutcome(f"creating {object_type}.{KEY_PROPERTY}: {exc}") from exc
         except (Rejected, Refused) as exc:  # 403: the portal's tier or the token's scopes do not allow it
             if isinstance(exc, Refused) and exc.status != 403:
                 raise
+            if isinstance(exc, Rejected) and exc.status == 409:  # created meanwhile (another run, a person)
+                return "property"
+            if isinstance(exc, Rejected) and exc.status == 400 and (home := _group_of_body(portal, part)) != group:
+                group = home  # the portal names its groups differently: put the key beside the body property
+                continue
             log.info("cannot create %s.%s (%s); the event key goes in the body as a Ref: token", object_type,
                      KEY_PROPERTY, exc)
-            modes[part] = "body"
-    portal.store.set_meta("event_key_storage", modes)
-    return modes
+            return "body"
+    return "body"
+
+
+def _key_property_exists(portal: HubSpotPortal, object_type: str) -> bool:
+    try:
+        portal.call(portal.properties.get_by_name_with_http_info, object_type, KEY_PROPERTY)
+        return True
+    except Rejected:
+        return False
+
+
+def _group_of_body(portal: HubSpotPortal, part: str) -> str | None:
+    try:
+        data, _s, _h = portal.call(portal.properties.get_by_name_with_http_info, OBJECT_TYPE[part], BODY_PROPERTY[part])
+    except Rejected:
+        return None
+    return getattr(data, "group_name", None)
 
 
 def find_by_keys(portal: HubSpotPortal, part: str, rows: list[dict[str, Any]],

@@ -17,7 +17,8 @@ FALLBACK_HINT = "set POLLER_FALLBACK_OWNER_ID to deliver it"
 def route_pending(portal: HubSpotPortal) -> int:
     """Route every pending or parked row; return how many are parked (unroutable) afterwards."""
     store = portal.store
-    rows = store.outbox.rows("task_state IN ('pending', 'unroutable') AND owner_id IS NULL")
+    rows = store.outbox.rows("owner_id IS NULL AND (task_state IN ('pending', 'unroutable')"
+                             " OR note_state IN ('pending', 'unroutable'))")
     if not rows:
         return 0
     owners = portal.active_owners()

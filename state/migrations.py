@@ -267,3 +267,29 @@ def m004_hourly_api_calls(db: Database) -> None:
         WHERE hour > strftime('%Y-%m-%dT%H', 'now', '-24 hours') GROUP BY host;
         """
     )
+
+
+@migrations()
+def m005_unroutable_note(db: Database) -> None:
+    # A note whose owner HubSpot refused after its task went out waits for a new owner: it is parked, not pending.
+    db.executescript(
+        """
+        DROP VIEW outbox_attention;
+        DROP VIEW outbox_status;
+        CREATE VIEW outbox_status AS
+        SELECT *,
+            CASE
+                WHEN task_state = 'unroutable' OR note_state = 'unroutable' THEN 'unroutable'
+                WHEN task_state = 'failed' OR note_state = 'failed' THEN 'failed'
+                WHEN task_state = 'unknown' OR note_state = 'unknown' THEN 'unknown'
+                WHEN task_state = 'sending' OR note_state = 'sending' THEN 'sending'
+                WHEN task_state = 'done' AND note_state IN ('done', 'none') THEN 'done'
+                ELSE 'pending'
+            END AS status
+        FROM outbox;
+        CREATE VIEW outbox_attention AS
+        SELECT event_key, kind, subject_id, deal_id, owner_id, status, task_state, note_state, attempts,
+               route_reason, last_error, created_at, updated_at
+        FROM outbox_status WHERE status != 'done' ORDER BY created_at;
+        """
+    )

@@ -60,16 +60,26 @@ class Outbox:
         return list(self.db.query(sql, list(params)))
 
     def set_route(self, key: str, owner_id: str | None, reason: str, now: str) -> None:
-        """Route a row to an owner, or park it as unroutable (owner None) with the reason."""
+        """Route a row to an owner, or park it (owner None) with the reason: its task, or its note if the task is out."""
         if owner_id is None:
             self.db.execute(
-                "UPDATE outbox SET owner_id = NULL, route_reason = ?, task_state = ?, updated_at = ? "
-                "WHERE event_key = ? AND task_state IN (?, ?)", [reason, UNROUTABLE, now, key, PENDING, UNROUTABLE])
+                "UPDATE outbox SET owner_id = NULL, route_reason = ?, updated_at = ?,"
+                " task_state = CASE WHEN task_state IN (?, ?) THEN ? ELSE task_state END,"
+                " note_state = CASE WHEN task_state NOT IN (?, ?) AND note_state IN (?, ?) THEN ? ELSE note_state END"
+                " WHERE event_key = ?",
+                [reason, now, PENDING, UNROUTABLE, UNROUTABLE, PENDING, UNROUTABLE, PENDING, UNROUTABLE, UNROUTABLE,
+                 key])
         else:
             self.db.execute(
-                "UPDATE outbox SET owner_id = ?, route_reason = ?, "
-                "task_state = CASE WHEN task_state = ? THEN ? ELSE task_state END, updated_at = ? WHERE event_key = ?",
-                [owner_id, reason, UNROUTABLE, PENDING, now, key])
+                "UPDATE outbox SET owner_id = ?, route_reason = ?, updated_at = ?,"
+                " task_state = CASE WHEN task_state = ? THEN ? ELSE task_state END,"
+                " note_state = CASE WHEN note_state = ? THEN ? ELSE note_state END WHERE event_key = ?",
+                [owner_id, reason, now, UNROUTABLE, PENDING, UNROUTABLE, PENDING, key])
+
+    def unroute(self, key: str, reason: str, now: str) -> None:
+        """Forget a row's owner (HubSpot refused it) so that routing resolves one again."""
+        self.db.execute("UPDATE outbox SET owner_id = NULL, route_reason = ?, updated_at = ? WHERE event_key = ?",
+                        [reason, now, key])
 
     def mark(self, part: str, keys: Sequence[str], state: str, now: str, *, object_ids: dict[str, str] | None = None,
              error: str | None = None, count_attempt: bool = False) -> None:
@@ -78,7 +88,9 @@ class Outbox:
         for key in keys:
             self.db.execute(
                 f"UPDATE outbox SET {column}_state = ?, {column}_id = COALESCE(?, {column}_id),"
-                " last_error = CASE WHEN ? IS NULL AND ? = 'done' THEN NULL ELSE COALESCE(?, last_error) END,"
+                # done clears the error, unless the other half failed: its reason must stay visible
+                " last_error = CASE WHEN ? IS NULL AND ? = 'done' AND 'failed' NOT IN (task_state, note_state)"
+                " THEN NULL ELSE COALESCE(?, last_error) END,"
                 " attempts = attempts + ?, sending_since = CASE WHEN ? = 'sending' THEN ? ELSE sending_since END,"
                 " updated_at = ? WHERE event_key = ?",
                 [state, (object_ids or {}).get(key), error, state, error, int(count_attempt), state, now, now, key])
