@@ -18,6 +18,8 @@ from poller.retry import RetrySettings
 from state import StateStore, open_store
 from state.budget import Budgets
 
+SEARCHES_PER_SECOND = 3.0  # HubSpot allows searches about 4 per second on their own; keep a margin for jitter
+
 
 @dataclass(slots=True, kw_only=True)
 class App:
@@ -66,6 +68,7 @@ def build_app(settings: Settings, *, pc_client: Any = None, hubspot: Any = None,
         from poller.hubspot import HubSpotPortal
 
         hubspot = HubSpotPortal.from_settings(settings, store=store, retry=retry, clock=clock,
-                                              count_call=lambda n=1: app.count_call("hubspot", n))
+                                              count_call=lambda n=1: app.count_call("hubspot", n),
+                                              search_gate=RateGate(SEARCHES_PER_SECOND if pacing else None))
     app.hubspot = hubspot
     return app

@@ -16,6 +16,7 @@ from poller.config import Settings
 from poller.core.model import Deal
 from poller.errors import BudgetExhausted, FatalError, RateLimited, RetriableError
 from poller.hubspot_budget import HubSpotBudget
+from poller.pacing import RateGate
 from poller.retry import RetrySettings, call_with_retry
 from state import StateStore
 from state.budget import Budgets
@@ -73,7 +74,7 @@ class HubSpotPortal:
     def __init__(self, client: HubSpot, *, store: StateStore, budget: HubSpotBudget, retry: RetrySettings,
                  timeout: float, fallback_owner_id: str | None, deal_id_property: str | None,
                  conflict_mapping: tuple[tuple[str, str], ...] = (),
-                 clock: Callable[[], dt.datetime], count_call: Callable[[int], None]):
+                 clock: Callable[[], dt.datetime], count_call: Callable[[int], None], search_gate: RateGate | None = None):
         self.store = store
         self.budget = budget
         self.retry = retry
@@ -85,6 +86,7 @@ class HubSpotPortal:
         self.deal_fields = {f: p for f, p in (conflict_mapping or Settings().conflict_mapping) if p}
         self.clock = clock
         self.count_call = count_call
+        self.search_gate = search_gate or RateGate(None)
         # Built once: every attribute access on the SDK builds a new ApiClient and connection pool.
         self.tasks = client.crm.objects.tasks
         self.notes = client.crm.objects.notes
@@ -98,7 +100,8 @@ class HubSpotPortal:
 
     @classmethod
     def from_settings(cls, settings: Settings, *, store: StateStore, retry: RetrySettings,
-                      clock: Callable[[], dt.datetime], count_call: Callable[..., None]) -> HubSpotPortal:
+                      clock: Callable[[], dt.datetime], count_call: Callable[..., None],
+                      search_gate: RateGate | None = None) -> HubSpotPortal:
         # No hidden retries in urllib3: tenacity is the one retry layer, and it never resends a create blindly.
         no_retry = Retry(total=0, connect=0, read=0, redirect=0, status=0, raise_on_status=False)
         client = HubSpot(access_token=settings.hubspot_access_token, host=settings.hubspot_base_url.rstrip("/"),
@@ -107,7 +110,7 @@ class HubSpotPortal:
         return cls(client, store=store, budget=budget, retry=retry, timeout=settings.http_timeout,
                    fallback_owner_id=settings.fallback_owner_id, deal_id_property=settings.deal_id_property,
                    conflict_mapping=settings.conflict_mapping,
-                   clock=clock, count_call=count_call)
+                   clock=clock, count_call=count_call, search_gate=search_gate)
 
     # --- the one call path
     def call(self, fn: Callable[..., Any], *args: Any, write: bool = False, **kwargs: Any) -> tuple[Any, int, Any]:
@@ -117,7 +120,11 @@ class HubSpotPortal:
         For writes, a timeout, disconnect or 5xx raises UnknownOutcome: the caller reconciles before resending.
         """
 
+        searching = getattr(fn, "__name__", "").startswith("do_search")
+
         def attempt() -> tuple[Any, int, Any]:
+            if searching:
+                self.search_gate.wait()
             self.budget.acquire()
             self.count_call(1)
             try:

@@ -143,3 +143,21 @@ def test_a_portal_limit_below_the_budget_is_learnt_from_the_headers(pc_sim, make
         assert len(hub.calls) > 30
         assert responses(hub)[429] == 0  # it slowed to the portal's pace instead of running into it
         assert hub.max_requests_in_window() <= 20
+
+
+def test_searches_are_paced_under_hubspots_separate_search_limit(aws_env, tmp_path):
+    from hubspot.crm.objects.tasks import Filter, FilterGroup, PublicObjectSearchRequest
+
+    from poller.app import build_app
+    from poller.config import load_settings
+
+    with HubSpotSimulator() as hub:
+        hub.set_search_rate_limit(4, 1.0)  # HubSpot's search endpoints: about 4 requests per second per token
+        settings = load_settings(environ={"POLLER_DB": str(tmp_path / "p.db"), "HUBSPOT_ACCESS_TOKEN": "sim-token",
+                                          "HUBSPOT_BASE_URL": hub.url})
+        portal = build_app(settings, pacing=True).hubspot
+        request = PublicObjectSearchRequest(filter_groups=[FilterGroup(filters=[
+            Filter(property_name="hs_task_subject", operator="EQ", value="x")])], limit=10, after="0")
+        for _ in range(5):
+            portal.call(portal.tasks_search.do_search_with_http_info, request)
+        assert [c.status for c in hub.calls] == [200] * 5  # no SECONDLY 429, so no retry and no wasted call
