@@ -43,6 +43,7 @@ class Limits:
         self.clock = clock
         self.budgets = Budgets(app.store.db)
         self.stop_requested = stop_requested or (lambda: False)  # the daemon's SIGTERM/SIGINT flag
+        self.spent: str | None = None
 
     def check(self, lease: Lease | None = None) -> None:
         if lease is not None:
@@ -53,7 +54,10 @@ class Limits:
             raise BudgetExhausted(f"run time budget of {self.app.settings.run_time_budget:.0f}s spent")
         used = self.budgets.used_last_24h(PC_HOST, self.app.clock())
         if used >= self.app.settings.pc_daily_budget:
-            raise BudgetExhausted(f"Partner Central read budget for the last 24 h spent ({used} of {self.app.settings.pc_daily_budget})")
+            # worded once per run, so a later phase stopped by the same budget reports the same reason
+            self.spent = self.spent or (f"Partner Central read budget for the last 24 h spent "
+                                        f"({used} of {self.app.settings.pc_daily_budget})")
+            raise BudgetExhausted(self.spent)
 
 
 def poll_opportunities(app: App, *, run_id: int, baseline: bool, tally: RunTally, limits: Limits,
@@ -104,8 +108,10 @@ class _Outcome:
     parked: int = 0
 
     def defer(self, reason: str) -> None:
-        log.info("stopping cleanly: %s; the next cycle continues from the checkpoint", reason)
         self.status = "partial"
+        if reason in (self.deferred or "").split("; "):
+            return  # the same limit stopping a later phase too
+        log.info("stopping cleanly: %s; the next cycle continues from the checkpoint", reason)
         self.deferred = "; ".join(filter(None, (self.deferred, reason)))
 
     def fail(self, reason: str) -> None:
@@ -113,20 +119,27 @@ class _Outcome:
         self.status, self.error = "failed", reason
 
 
+def _bounded(outcome: _Outcome, limits: Limits, phase: Callable[[], None]) -> None:
+    """Run one reading phase; a spent budget ends it cleanly and the cycle goes on to the next phase."""
+    try:
+        phase()
+    except BudgetExhausted as exc:
+        if limits.stop_requested():
+            raise
+        outcome.defer(str(exc))
+
+
 def _phases(app: App, *, run_id: int, baseline: bool, tally: RunTally, limits: Limits, lease: Lease,
             deliver: bool) -> _Outcome:
     """Read, then poll invitations and deliver; every way this can end becomes the outcome, never an exception."""
     outcome = _Outcome()
     try:
-        try:
-            read_partner_central(app, run_id=run_id, baseline=baseline, tally=tally, limits=limits, lease=lease)
-        except BudgetExhausted as exc:
-            if limits.stop_requested():
-                raise
-            # Reading is bounded, but what is queued still goes out and referrals (1 call) are still read:
-            # a long baseline or backlog must not starve delivery for many cycles.
-            outcome.defer(str(exc))
-        poll_invitations(app, run_id=run_id, baseline=baseline, tally=tally)
+        # Reading is bounded, but what is queued still goes out and referrals (1 page) are still read:
+        # a long baseline or backlog must not starve delivery for many cycles.
+        _bounded(outcome, limits, lambda: read_partner_central(app, run_id=run_id, baseline=baseline, tally=tally,
+                                                               limits=limits, lease=lease))
+        _bounded(outcome, limits, lambda: poll_invitations(app, run_id=run_id, baseline=baseline, tally=tally,
+                                                           limits=limits, lease=lease))
         if deliver and app.hubspot is not None:
             delivery = app.hubspot.deliver_outbox()
             outcome.delivered, outcome.parked = delivery.delivered, delivery.parked

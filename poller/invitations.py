@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from typing import TYPE_CHECKING
 
 from poller.app import App
 from poller.core.errors import MalformedRecord
@@ -12,12 +13,24 @@ from poller.core.normalize import invitation_from
 from poller.core.plan import plan
 from poller.core.timefmt import iso
 from poller.ingest import RunTally
+from state.lease import Lease
+
+if TYPE_CHECKING:
+    from poller.cycle import Limits
 
 log = logging.getLogger(__name__)
+UNFINISHED = "invitations_unfinished"  # meta key: a listing stopped before its end; walk every page next time
 
 
-def poll_invitations(app: App, *, run_id: int, baseline: bool, tally: RunTally) -> None:
-    """Read pages until one holds nothing new; each page commits on its own. 1 call when nothing changed."""
+def poll_invitations(app: App, *, run_id: int, baseline: bool, tally: RunTally, limits: Limits,
+                     lease: Lease | None) -> None:
+    """Read pages until one holds nothing new; each page commits on its own. 1 call when nothing changed.
+
+    Only a new PENDING invitation costs a GetEngagementInvitation read (it is the only kind that notifies); the
+    others are recorded from the list summary. Like the other reading phases it stops at a page boundary once
+    the run's budget is spent, and the next cycle walks on past the pages it already knows.
+    """
+    walk_all = bool(app.store.meta(UNFINISHED))
     for page in app.pc.list_invitations():
         ids = [item.get("Id") for item in page if item.get("Id")]
         known = app.store.records.invitations(ids)
@@ -31,7 +44,8 @@ def poll_invitations(app: App, *, run_id: int, baseline: bool, tally: RunTally) 
             if old is not None and old.status == item.get("Status"):
                 continue
             try:
-                detail = app.pc.get_invitation(iid) if old is None else None
+                pending = str(item.get("Status") or "").strip().upper() == "PENDING"
+                detail = app.pc.get_invitation(iid) if old is None and pending else None
                 new = invitation_from(item, detail, catalog=app.settings.catalog)
             except MalformedRecord as exc:
                 tally.skip(iid, exc.reason)
@@ -41,8 +55,11 @@ def poll_invitations(app: App, *, run_id: int, baseline: bool, tally: RunTally) 
             fresh.append((old, new))
         if fresh:
             _commit(app, fresh, run_id=run_id, baseline=baseline, tally=tally)
-        else:
-            return  # the list is newest first: a page with nothing new means the rest is known too
+        elif not walk_all:
+            break  # the list is newest first: a page with nothing new means the rest is known too
+        app.store.set_meta(UNFINISHED, True)  # until the listing ends, so a stop here can't hide older pages
+        limits.check(lease)
+    app.store.set_meta(UNFINISHED, False)
 
 
 def _commit(app: App, fresh: list[tuple[Invitation | None, Invitation]], *, run_id: int, baseline: bool,

@@ -158,6 +158,52 @@ def test_second_cycle_yields_exactly_the_expected_events(pc_sim, make_app, froze
     assert calls["ListEngagementInvitations"] == 1 and calls["GetEngagementInvitation"] == 1
 
 
+def test_only_a_new_pending_invitation_costs_a_detail_read(pc_sim, make_app, frozen):
+    history = {pc_sim.put_invitation(invitation_record(n, status=status)): status
+               for n, status in enumerate(["ACCEPTED", "EXPIRED", "REJECTED", "ACCEPTED", "EXPIRED"], start=10)}
+    pending = pc_sim.put_invitation(invitation_record(1))
+    app = make_app()
+    pc_sim.reset_calls()
+
+    result = cycle(app)
+
+    assert pc_sim.operation_counts()["GetEngagementInvitation"] == 1
+    assert [(n.kind, n.subject_id) for n in result.notifications] == [("new_opportunity", pending)]
+    stored = {r["invitation_id"]: (r["status"], r["project_title"])
+              for r in app.store.db.query("SELECT invitation_id, status, project_title FROM invitations")}
+    assert stored == {**{iid: (status, None) for iid, status in history.items()},
+                      pending: ("PENDING", invitation_record(1)["Payload"]["OpportunityInvitation"]["Project"]["Title"])}
+
+
+def test_invitations_stop_at_a_page_boundary_when_the_read_budget_is_spent_and_the_next_cycle_walks_on(
+        pc_sim, make_app, frozen):
+    ids = []
+    for n in range(150):  # two pages, newest first
+        ids.append(pc_sim.put_invitation(invitation_record(n)))
+        tick(frozen, 1 / 60)
+    app = make_app(pc_daily_budget=60)  # page 1 (1 list + 100 reads) spends it; page 2 fits in a fresh day
+    pc_sim.reset_calls()
+
+    first = cycle(app)
+
+    assert (first.status, first.exit_code) == ("partial", 0)
+    assert first.summary["deferred"].startswith("Partner Central read budget for the last 24 h spent")
+    assert pc_sim.operation_counts()["GetEngagementInvitation"] == 100  # page 1 only
+    assert {n.subject_id for n in first.notifications} == set(ids[50:])
+
+    tick(frozen, 25 * 60)
+    pc_sim.reset_calls()
+    second = cycle(app)  # page 1 is all known now, but the listing was cut short: it reads on to page 2
+
+    assert second.status == "ok"
+    assert pc_sim.operation_counts()["GetEngagementInvitation"] == 50
+    assert {n.subject_id for n in second.notifications} == set(ids[:50])
+    assert events(app) == {("new_opportunity", iid, "HIGH") for iid in ids}
+    tick(frozen, 5)
+    pc_sim.reset_calls()
+    assert cycle(app).notifications == [] and pc_sim.operation_counts()["ListEngagementInvitations"] == 1
+
+
 def test_rerun_yields_nothing_and_an_idle_cycle_is_cheap(pc_sim, make_app, frozen):
     seed(pc_sim, None, 30)
     pc_sim.put_invitation(invitation_record(1))
