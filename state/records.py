@@ -11,7 +11,10 @@ from sqlite_utils import Database
 
 from poller.core.conflicts import ReconciledField
 from poller.core.model import Deal, Invitation, Snapshot, stable_hash
+from poller.core.review import canonical_review_status
 
+# The reference's sweep: every open, submitted opportunity (canonical review statuses; partner-side Stage).
+SUBMITTED_REVIEW_STATUSES = {"submitted", "inreview", "approved", "actionrequired"}
 CLOSED_STAGES = {"launched", "closed lost"}
 
 
@@ -30,9 +33,12 @@ def _chunks(items: Sequence[Any], size: int = 500) -> Iterable[Sequence[Any]]:
 
 
 def is_open(snapshot: Snapshot) -> bool:
-    """Open = worth sweeping: not closed on either side."""
-    stages = {(snapshot.stage or "").lower(), ((snapshot.aws.stage if snapshot.aws else None) or "").lower()}
-    return not (stages & CLOSED_STAGES)
+    """Worth sweeping: ReviewStatus Submitted, In review, Approved or Action Required, Stage not Launched or Closed Lost.
+
+    Pending Submission has no AWS view yet and Rejected is final: neither is swept.
+    """
+    return (canonical_review_status(snapshot.review_status) in SUBMITTED_REVIEW_STATUSES
+            and (snapshot.stage or "").strip().lower() not in CLOSED_STAGES)
 
 
 class Records:

@@ -7,6 +7,7 @@ HubSpot is not configured here (delivery is skipped), so what users would see is
 from __future__ import annotations
 
 import json
+import random
 
 from cycle_helpers import (
     ESCAPED,
@@ -29,6 +30,7 @@ from poller.simulators.portfolio import (
     aws_summary_record,
     invitation_record,
     opportunity_id,
+    opportunity_record,
     person,
     seed,
 )
@@ -257,6 +259,30 @@ def test_sweep_catches_a_change_that_does_not_move_last_modified_once_due(pc_sim
     # the sweep clock restarted: the next cycle sweeps nothing
     tick(frozen, 5)
     assert cycle(app).summary["swept"] == 0
+
+
+def test_the_sweep_reads_only_open_submitted_opportunities(pc_sim, make_app, frozen):
+    """The reference's sweep: ReviewStatus Submitted, In review, Approved or Action Required; Stage not terminal."""
+    shapes = {"approved": ("Approved", "Qualified"), "in review": ("In review", "Qualified"),
+              "submitted": ("Submitted", "Prospect"), "action required": ("Action Required", "Qualified"),
+              "rejected": ("Rejected", "Qualified"), "launched": ("Approved", "Launched"),
+              "closed lost": ("Approved", "Closed Lost")}
+    ids = {}
+    for n, (name, (review, stage)) in enumerate(shapes.items()):
+        record = opportunity_record(n, rng=random.Random(n), review_status=review, stage=stage)
+        ids[name] = pc_sim.put_opportunity(record, aws_summary_record(n, score="Low"))
+    app = make_app()
+    cycle(app)
+    for oid in ids.values():
+        pc_sim.update_aws_summary(oid, {"Insights": {"EngagementScore": "High"}})  # AWS-side only, like AWS
+
+    tick(frozen, 90)  # everything read at the baseline is due
+    pc_sim.reset_calls()
+    due = cycle(app)
+
+    open_ = {ids[name] for name in ("approved", "in review", "submitted", "action required")}
+    assert due.summary["swept"] == len(open_) == pc_sim.operation_counts()["GetAwsOpportunitySummary"]
+    assert events(app) == {("engagement_score_changed", oid, "HIGH") for oid in open_}
 
 
 # --- cursor and crash safety -----------------------------------------------------------------------------------------
