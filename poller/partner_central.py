@@ -23,7 +23,7 @@ from botocore.exceptions import (
 from botocore.parsers import ResponseParserError
 
 from poller.core.timefmt import parse_utc_wire
-from poller.errors import FatalError, MalformedRecord, RetriableError
+from poller.errors import BudgetExhausted, FatalError, MalformedRecord, RateLimited, RetriableError
 from poller.pacing import RateGate
 from poller.retry import RetrySettings, call_with_retry
 
@@ -31,8 +31,9 @@ log = logging.getLogger(__name__)
 
 HOST = "partner_central"
 PAGE_SIZE = 100
-RETRIABLE_CODES = {"ThrottlingException", "InternalServerException", "ServiceUnavailable", "RequestTimeout",
-                   "TooManyRequestsException", "429", "500", "502", "503", "504"}
+THROTTLING_CODES = {"ThrottlingException", "TooManyRequestsException", "429"}
+RETRIABLE_CODES = THROTTLING_CODES | {"InternalServerException", "ServiceUnavailable", "RequestTimeout",
+                                      "500", "502", "503", "504"}
 GONE_CODES = {"ResourceNotFoundException", "AccessDeniedException"}
 
 
@@ -80,7 +81,9 @@ class PartnerCentral:
             except ClientError as exc:
                 code = exc.response.get("Error", {}).get("Code", "")
                 status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
-                if code in RETRIABLE_CODES or status >= 500 or status == 429:
+                if code in THROTTLING_CODES or status == 429:
+                    raise RateLimited(f"Partner Central {operation}: {code}") from exc
+                if code in RETRIABLE_CODES or status >= 500:
                     raise RetriableError(f"Partner Central {operation}: {code}") from exc
                 raise _Refused(operation, code, exc.response.get("Error", {}).get("Message", "")) from exc
             except (EndpointConnectionError, ConnectionClosedError, ReadTimeoutError, ConnectTimeoutError) as exc:
@@ -96,6 +99,10 @@ class PartnerCentral:
 
         try:
             return call_with_retry(self.retry, attempt)
+        except RateLimited as exc:
+            # The account's read quota, not an outage: reading stops like a spent budget; the next cycle goes on.
+            log.warning("%s: still throttled after retries; this reading phase stops, the next cycle continues", exc)
+            raise BudgetExhausted(f"{exc}: still throttled after retries") from exc
         except RetriableError as exc:
             raise FatalError(f"{exc} (still failing after retries)") from exc
 

@@ -28,8 +28,11 @@ from tenacity import stop_after_attempt, wait_none
 import poller.ingest
 from poller.app import build_app
 from poller.config import load_settings
+from poller.cycle import run_cycle
 from poller.retry import RetrySettings
 from poller.simulators.portfolio import (
+    FALLBACK_OWNER,
+    invitation_record,
     opportunity_id,
     seed,
 )
@@ -188,7 +191,8 @@ def test_an_aws_summary_unreadable_for_a_cycle_keeps_the_last_view_so_its_return
 
 # --- escaping --------------------------------------------------------------------------------------------------------
 
-def test_throttling_is_retried_and_a_persistent_one_fails_the_cycle_without_touching_state(pc_sim, make_app, frozen):
+def test_throttling_is_retried_and_a_persistent_one_stops_the_reads_cleanly_without_touching_state(pc_sim, make_app,
+                                                                                                 frozen):
     seed(pc_sim, None, 5)
     app = make_app()
     cycle(app)
@@ -206,16 +210,59 @@ def test_throttling_is_retried_and_a_persistent_one_fails_the_cycle_without_touc
     pc_sim.update_opportunity(opportunity_id(2), {"LifeCycle": {"ReviewStatus": "Rejected"}})
     state = (cursor(app), keys(app), count(app, "outbox"), count(app, "snapshot_history"))
     pc_sim.fail_next("ListOpportunities", "ThrottlingException", times=5)
-    failed = cycle(app)
-    assert (failed.status, failed.exit_code) == ("failed", 1)
-    run = app.store.runs.get(failed.run_id)
-    assert run["status"] == "failed" and "ThrottlingException" in run["error"]
+    throttled = cycle(app)
+    assert (throttled.status, throttled.exit_code) == ("partial", 0)  # the account's quota, not an outage
+    run = app.store.runs.get(throttled.run_id)
+    assert run["status"] == "partial" and run["error"] is None
+    assert "ListOpportunities: ThrottlingException: still throttled after retries" in run["deferred"]
     assert (cursor(app), keys(app), count(app, "outbox"), count(app, "snapshot_history")) == state
     assert stored_last_modified(app, opportunity_id(2)) < wire_modified(pc_sim, opportunity_id(2))
 
     tick(frozen, 5)
     after = cycle(app)  # two throttles are still queued: retried, then it goes through
     assert after.status == "ok" and [n.subject_id for n in after.notifications] == [opportunity_id(2)]
+
+    # A server error that outlasts the retries is an outage: the cycle fails (exit 1), state untouched.
+    tick(frozen, 5)
+    pc_sim.update_opportunity(opportunity_id(3), {"LifeCycle": {"ReviewStatus": "Rejected"}})
+    state = (cursor(app), keys(app), count(app, "outbox"), count(app, "snapshot_history"))
+    pc_sim.fail_next("ListOpportunities", "InternalServerException", times=3)
+    failed = cycle(app)
+    assert (failed.status, failed.exit_code) == ("failed", 1)
+    assert "InternalServerException (still failing after retries)" in app.store.runs.get(failed.run_id)["error"]
+    assert (cursor(app), keys(app), count(app, "outbox"), count(app, "snapshot_history")) == state
+
+
+def test_persistent_throttling_mid_listing_keeps_the_committed_page_and_still_delivers(pc_sim, hub_sim, make_app):
+    # Real time: hubspot-api-client's datetime handling breaks under freezegun once it was imported unfrozen.
+    ids = [s.opportunity_id for s in seed(pc_sim, hub_sim, 150)]
+    app = make_app(hub=hub_sim, fallback_owner_id=FALLBACK_OWNER[0])
+    run_cycle(app)  # the baseline
+    later = dt.datetime.now(dt.UTC) + dt.timedelta(minutes=1)
+    for n, oid in enumerate(ids):  # one second apart, so the listing (oldest first) pages them in this order
+        pc_sim.update_opportunity(oid, {"LifeCycle": {"ReviewStatus": "Action Required", "ReviewComments": "fix"},
+                                        "LastModifiedDate": later + dt.timedelta(seconds=n)})
+    referral = pc_sim.put_invitation(invitation_record(1))
+    # every attempt (3 with the tests' retry settings) to read one record on page 2 is throttled
+    pc_sim.fail_next("GetOpportunity", "ThrottlingException", times=3, identifier=ids[120])
+
+    throttled = run_cycle(app)
+
+    assert (throttled.status, throttled.exit_code) == ("partial", 0)
+    assert "GetOpportunity: ThrottlingException: still throttled after retries" in throttled.summary["deferred"]
+    assert cursor(app) == wire_modified(pc_sim, ids[99])  # page 1 committed, page 2 not
+    assert events(app) == {("review_action_required", oid, "HIGH") for oid in ids[:100]} | {
+        ("new_opportunity", referral, "HIGH")}  # invitations were still polled…
+    assert throttled.summary["delivered"] == 101  # …and what was queued went out in the same run
+    owners = [t["properties"]["hubspot_owner_id"] for t in hub_sim.tasks()]
+    assert len(owners) == 101 and owners.count(FALLBACK_OWNER[0]) == 1  # the referral's task
+
+    after = run_cycle(app)  # the next cycle continues from the checkpoint
+
+    assert (after.status, after.exit_code, after.summary["delivered"]) == ("ok", 0, 50)
+    assert cursor(app) == wire_modified(pc_sim, ids[-1])
+    assert {e[1] for e in events(app) if e[0] == "review_action_required"} == set(ids)
+    assert len(hub_sim.tasks()) == 151
 
 
 # --- paging ----------------------------------------------------------------------------------------------------------

@@ -12,7 +12,7 @@ import pytest
 from botocore.stub import Stubber
 from tenacity import stop_after_attempt, wait_none
 
-from poller.errors import FatalError, MalformedRecord
+from poller.errors import BudgetExhausted, FatalError, MalformedRecord
 from poller.pacing import RateGate
 from poller.partner_central import PartnerCentral, make_client
 from poller.retry import RetrySettings
@@ -136,8 +136,16 @@ def test_transient_errors_are_retried(pc_sim, pc, calls, error, status):
     assert [c.status for c in pc_sim.calls] == [status, status, 200]
 
 
-def test_transient_errors_past_the_retries_are_fatal(pc_sim, pc, calls):
+def test_throttling_past_the_retries_ends_the_reading_like_a_spent_budget(pc_sim, pc, calls):
     pc_sim.fail_next("ListOpportunities", "ThrottlingException", times=3)
+    with pytest.raises(BudgetExhausted, match="ListOpportunities: ThrottlingException: still throttled after retries"):
+        next(pc.list_opportunities(None))
+    assert len(calls) == 3
+
+
+@pytest.mark.parametrize(("error", "status"), [("InternalServerException", 500), ("ServiceUnavailable", 503)])
+def test_server_errors_past_the_retries_are_fatal(pc_sim, pc, calls, error, status):
+    pc_sim.fail_next("ListOpportunities", error, times=3, status=status)
     with pytest.raises(FatalError, match="still failing after retries"):
         next(pc.list_opportunities(None))
     assert len(calls) == 3
