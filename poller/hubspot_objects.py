@@ -163,11 +163,11 @@ def find_by_keys(portal: HubSpotPortal, part: str, rows: list[dict[str, Any]],
         found.update(_find_on_deal(portal, part, deal_id, set(keys)))
         checked.extend(keys)
     now = portal.clock()
-    loose = [r["event_key"] for r in rows if not r["deal_id"] and settled(r, now, SEARCH_SETTLE_SECONDS)]
+    loose = [r for r in rows if not r["deal_id"] and settled(r, now, SEARCH_SETTLE_SECONDS)]
     for start in range(0, len(loose), 50):
         chunk = loose[start:start + 50]
         found.update(_search(portal, part, chunk, modes))
-        checked.extend(chunk)
+        checked.extend(r["event_key"] for r in chunk)
     return found, checked
 
 
@@ -208,13 +208,14 @@ def _find_on_deal(portal: HubSpotPortal, part: str, deal_id: str, keys: set[str]
     return found
 
 
-def _search(portal: HubSpotPortal, part: str, keys: list[str], modes: dict[str, str]) -> dict[str, str]:
+def _search(portal: HubSpotPortal, part: str, rows: list[dict[str, Any]], modes: dict[str, str]) -> dict[str, str]:
     api = portal.tasks_search if part == "task" else portal.notes_search
+    keys = [r["event_key"] for r in rows]
     if modes.get(part) == "property":
         groups = [[FilterGroup(filters=[Filter(property_name=KEY_PROPERTY, operator="IN", values=keys)])]]
-    else:  # at most 5 filter groups per search: one key each
-        groups = [[FilterGroup(filters=[Filter(property_name=BODY_PROPERTY[part], operator="CONTAINS_TOKEN", value=k)])
-                   for k in keys[i:i + 5]] for i in range(0, len(keys), 5)]
+    else:  # at most 5 filter groups per search: one row each
+        groups = [[FilterGroup(filters=_body_mode_filters(part, row)) for row in rows[i:i + 5]]
+                  for i in range(0, len(rows), 5)]
     found: dict[str, str] = {}
     for filter_groups in groups:
         request = PublicObjectSearchRequest(filter_groups=filter_groups, properties=[KEY_PROPERTY, BODY_PROPERTY[part]],
@@ -225,3 +226,12 @@ def _search(portal: HubSpotPortal, part: str, keys: list[str], modes: dict[str, 
             if key:
                 found[key] = str(obj.id)
     return found
+
+
+def _body_mode_filters(part: str, row: dict[str, Any]) -> list[Filter]:
+    """Without the key property, find a task by the exact subject and owner we sent; the Ref: token in the body
+    then confirms it. Exact matches do not depend on how HubSpot splits `evk_…` into search tokens."""
+    if part == "task":
+        return [Filter(property_name="hs_task_subject", operator="EQ", value=row["subject"]),
+                Filter(property_name="hubspot_owner_id", operator="EQ", value=str(row["owner_id"]))]
+    return [Filter(property_name=BODY_PROPERTY[part], operator="CONTAINS_TOKEN", value=row["event_key"])]

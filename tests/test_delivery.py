@@ -338,30 +338,42 @@ def test_without_the_custom_property_the_ref_token_identifies_an_uncertain_creat
         assert outbox_statuses(app) == Counter({"done": 1})
 
 
-def test_an_uncertain_invitation_task_waits_out_the_search_lag_then_is_found_by_key(pc_sim, hub_sim, make_app):
+@pytest.mark.parametrize("custom_properties", [True, False], ids=["key-property", "ref-token"])
+def test_an_uncertain_invitation_task_waits_out_the_search_lag_then_is_found_by_key(pc_sim, make_app,
+                                                                                     custom_properties):
     from poller.app import build_app
     from poller.clock import utc_now
     from poller.retry import RetrySettings
+    from poller.simulators.hubspot import HubSpotSimulator
 
-    app = baseline(pc_sim, hub_sim, make_app, count=2)
-    pc_sim.put_invitation(invitation_record(5))
-    hub_sim.commit_then_drop(TASK_CREATE)
-    first = run_cycle(app)
-    # No deal to look on, and search is not trusted within its index lag: the row stays unknown, shown as such.
-    assert (first.status, first.exit_code) == ("ok", 0)
-    assert outbox_statuses(app) == Counter({"unknown": 1})
-    assert len(hub_sim.tasks()) == 1
+    with HubSpotSimulator(allow_custom_properties=custom_properties) as hub_sim:
+        app = baseline(pc_sim, hub_sim, make_app, count=2)
+        pc_sim.put_invitation(invitation_record(5))
+        hub_sim.commit_then_drop(TASK_CREATE)
+        first = run_cycle(app)
+        # No deal to look on, and search is not trusted within its index lag: the row stays unknown, shown as such.
+        assert (first.status, first.exit_code) == ("ok", 0)
+        assert outbox_statuses(app) == Counter({"unknown": 1})
+        assert len(hub_sim.tasks()) == 1
 
-    # A later cycle (its clock past the lag) searches by the event key, finds the task, and sends nothing again.
-    later = build_app(app.settings, pacing=False, retry=RetrySettings.attempts(2),
-                      clock=lambda: utc_now() + dt.timedelta(seconds=61))
-    hub_sim.reset_calls()
-    assert run_cycle(later).status == "ok"
-    assert outbox_statuses(later) == Counter({"done": 1})
-    assert [c.path for c in hub_sim.calls if "tasks" in c.path] == ["/crm/v3/objects/tasks/search"]
-    (task,) = hub_sim.tasks()
-    row = next(later.store.db.query("SELECT task_id, owner_id FROM outbox"))
-    assert (row["task_id"], row["owner_id"]) == (task["id"], FALLBACK) and event_key(task) == key_of(later)
+        # A later cycle (its clock past the lag) searches, finds the task, and sends nothing again.
+        later = build_app(app.settings, pacing=False, retry=RetrySettings.attempts(2),
+                          clock=lambda: utc_now() + dt.timedelta(seconds=61))
+        hub_sim.reset_calls()
+        assert run_cycle(later).status == "ok"
+        assert outbox_statuses(later) == Counter({"done": 1})
+        searches = [c for c in hub_sim.calls if "tasks" in c.path]
+        assert [c.path for c in searches] == ["/crm/v3/objects/tasks/search"]
+        (task,) = hub_sim.tasks()
+        filters = [f for group in json.loads(searches[0].body)["filterGroups"] for f in group["filters"]]
+        if custom_properties:  # by the key property
+            assert filters == [{"propertyName": "poller_event_key", "operator": "IN", "values": [key_of(later)]}]
+        else:  # by the exact subject and owner sent, confirmed by the Ref: token (no reliance on search tokenizing)
+            assert {(f["propertyName"], f["operator"]) for f in filters} == {("hs_task_subject", "EQ"),
+                                                                             ("hubspot_owner_id", "EQ")}
+            assert "poller_event_key" not in task["properties"]
+        row = next(later.store.db.query("SELECT task_id, owner_id FROM outbox"))
+        assert (row["task_id"], row["owner_id"]) == (task["id"], FALLBACK) and event_key(task) == key_of(later)
 
 
 def test_a_run_that_spends_its_read_budget_still_delivers_what_is_queued(pc_sim, hub_sim, make_app):
