@@ -62,7 +62,7 @@ def render_report(r: DemoReport) -> str:
     out = ["poller demo: the real cycle (boto3 + hubspot-api-client over HTTP) against local simulators",
            f"  Partner Central {r.pc_url} · HubSpot {r.hubspot_url} · state {r.db} (recreated)",
            f"  portfolio: {r.portfolio['opportunities']} opportunities with AWS summaries and linked deals, "
-           f"{r.portfolio['owners']} sellers + Erin (leaves today) + RevOps Queue (fallback owner), "
+           f"{r.portfolio['owners']} sellers + Erin (leaves today) + Riley Park of RevOps (fallback owner), "
            f"{r.portfolio['invitations']} AWS invitations", ""]
     rows = [{"cycle": f"{i} {c.label}", "status": c.summary["status"], "read": c.summary["opportunities_changed"],
              "swept": c.summary["swept"], "events": c.summary["events"], "delivered": c.summary["delivered"],

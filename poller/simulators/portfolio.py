@@ -18,7 +18,7 @@ SELLERS = [("Maria", "Lopez", "AWSSalesRep"), ("Dev", "Patel", "AWSAccountOwner"
            ("Aiko", "Tanaka", "PSM"), ("Lena", "Berg", "AWSSalesRep"), ("Omar", "Haddad", "ISVSM")]
 OWNERS = [("101", "alice@partner.example", "Alice", "Nguyen"), ("102", "bob@partner.example", "Bob", "Schmidt"),
           ("103", "carol@partner.example", "Carol", "Okafor"), ("104", "dan@partner.example", "Dan", "Rossi")]
-FALLBACK_OWNER = ("190", "revops@partner.example", "RevOps", "Queue")
+FALLBACK_OWNER = ("190", "revops@partner.example", "Riley", "Park")  # a RevOps person: a queue never rings
 
 
 def opportunity_id(n: int) -> str:
