@@ -57,10 +57,10 @@ def deliver(portal: HubSpotPortal) -> DeliveryOutcome:
 
 
 def _awaiting_route(portal: HubSpotPortal) -> int:
-    """Rows whose owner HubSpot refused in this pass: routing runs again before the next send."""
+    """Rows pending without an owner after routing ran: HubSpot refused their owner in this pass, route again."""
     return portal.store.db.execute(
-        "SELECT count(*) FROM outbox WHERE owner_id IS NULL AND (task_state = 'pending' OR note_state = 'pending')"
-        " AND route_reason LIKE 'HubSpot refused the owner%'").fetchone()[0]
+        "SELECT count(*) FROM outbox WHERE owner_id IS NULL"
+        " AND (task_state = 'pending' OR (note_state = 'pending' AND task_state != 'unroutable'))").fetchone()[0]
 
 
 def send_pending(portal: HubSpotPortal, part: str, modes: dict[str, str]) -> int:

@@ -57,9 +57,12 @@ def poll_invitations(app: App, *, run_id: int, baseline: bool, tally: RunTally, 
             _commit(app, fresh, run_id=run_id, baseline=baseline, tally=tally)
         elif not walk_all:
             break  # the list is newest first: a page with nothing new means the rest is known too
-        app.store.set_meta(UNFINISHED, True)  # until the listing ends, so a stop here can't hide older pages
+        if not walk_all:  # until the listing ends, so a stop here can't hide older pages
+            app.store.set_meta(UNFINISHED, True)
+            walk_all = True
         limits.check(lease)
-    app.store.set_meta(UNFINISHED, False)
+    if walk_all:  # an idle cycle (one page, nothing new) writes nothing
+        app.store.set_meta(UNFINISHED, False)
 
 
 def _commit(app: App, fresh: list[tuple[Invitation | None, Invitation]], *, run_id: int, baseline: bool,
