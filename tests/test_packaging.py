@@ -1,8 +1,9 @@
 """The Dockerfile and crontab, exercised without Docker: the image's install and command lines, run in a fresh venv.
 
 The build context is copied the way the Dockerfile's COPY lines say (minus .dockerignore), installed with the
-Dockerfile's own `pip install` line into a new virtual environment (system site-packages give it the already
-installed dependencies, so no download is needed; `--no-deps` keeps pip from resolving them again), and the
+Dockerfile's own `pip install` line into a new virtual environment (a path file lends it the dependencies installed
+in the environment running the tests, never the machine's global ones, so no download is needed; `--no-deps` keeps
+pip from resolving them again), and the
 crontab's command and the image's ENTRYPOINT + CMD are run from that environment against the simulators.
 Every command's --help carries an example, and the README mentions every command.
 """
@@ -17,6 +18,7 @@ import shlex
 import shutil
 import subprocess
 import sys
+import sysconfig
 from pathlib import Path
 
 import click
@@ -146,7 +148,14 @@ def venv(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("image")
     context = build_context(root)
     env_dir = root / "venv"
-    subprocess.run([sys.executable, "-m", "venv", "--system-site-packages", "--without-pip", str(env_dir)], check=True)
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(env_dir)], check=True)
+    # The image's dependencies come from the environment running these tests (the project's venv in CI), never from
+    # the machine's global site-packages: a path file appends that environment's site-packages after the new venv's
+    # own, so the package installed below is found first and the dependencies without a download.
+    purelib = subprocess.run([str(env_dir / "bin" / "python"), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+                             capture_output=True, text=True, check=True).stdout.strip()
+    ours = dict.fromkeys(sysconfig.get_paths()[k] for k in ("purelib", "platlib"))
+    (Path(purelib) / "_poller_test_deps.pth").write_text("".join(f"{p}\n" for p in ours))
     offline = ["--no-build-isolation"] if _has("wheel") else []  # else pip fetches setuptools+wheel to build
     done = subprocess.run([sys.executable, "-m", "pip", "--python", str(env_dir / "bin" / "python"), "install",
                            *pip_install_line(), "--no-deps", *offline], cwd=context, capture_output=True, text=True,
