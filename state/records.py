@@ -12,6 +12,7 @@ from sqlite_utils import Database
 from poller.core.conflicts import ReconciledField
 from poller.core.model import Deal, Invitation, Snapshot, stable_hash
 from poller.core.review import canonical_review_status
+from poller.redaction import redact
 
 # The reference's sweep: every open, submitted opportunity (canonical review statuses; partner-side Stage).
 SUBMITTED_REVIEW_STATUSES = {"submitted", "inreview", "approved", "actionrequired"}
@@ -126,7 +127,7 @@ class Records:
         self.db.execute(
             "INSERT INTO refetch (opportunity_id, reason, first_failed_at, baseline) VALUES (?, ?, ?, ?) "
             "ON CONFLICT (opportunity_id) DO UPDATE SET reason = excluded.reason, attempts = refetch.attempts + 1",
-            [opportunity_id, reason, now, int(baseline)])
+            [opportunity_id, redact(reason), now, int(baseline)])
 
     def refetch_queue(self) -> list[tuple[str, bool]]:
         """(id, skipped during the baseline) of every record waiting to be read again."""
