@@ -10,7 +10,7 @@ from typing import Any
 from urllib.parse import quote, quote_plus
 
 MASK = "***"
-MIN_LENGTH = 4  # a shorter "secret" would mask ordinary words
+MIN_LENGTH = 8  # a shorter "secret" (a test dummy such as "test") would mask ordinary words; real ones are 40+
 MIN_PIECE = 8  # a piece of a multi-line secret, masked on its own when at least this long
 _SEPARATORS = re.compile(r"[\x00-\x20\x7f]+")
 

@@ -120,6 +120,7 @@ def test_state_on_a_missing_database_creates_nothing(env, tmp_path):
     for command in (("state", "runs"), ("state", "outbox"), ("state", "cursors"), ("state", "budget"),
                     ("state", "opportunity", "O1")):
         one_line(invoke("--db", str(typo), *command), 2, f"db: {typo} does not exist")
+    one_line(invoke("--db", str(typo), "prune"), 2, f"db: {typo} does not exist")
     assert not typo.parent.exists()
 
 

@@ -11,7 +11,7 @@ from typing import Any
 import click
 
 from poller import logs
-from poller.commands.common import emit_json, handle_errors, say, table
+from poller.commands.common import emit_json, handle_errors, say, shown, table
 from poller.core.model import KINDS
 from poller.demo import DemoReport, run_demo
 from poller.demo_sims import Simulators, start_seeded
@@ -83,7 +83,7 @@ def _received(r: DemoReport) -> list[str]:
     notes = sum(1 for x in r.received if x.note)
     lines = [f"What each HubSpot user received: {len(r.received)} tasks (assigned, with a reminder) and {notes} "
              "timeline notes on their deals"]
-    rows = [[f"run {x.cycle}", x.priority, x.kind, f"due {x.due}", f"deal {x.deal or '-'}", x.subject]
+    rows = [[f"run {x.cycle}", x.priority, x.kind, f"due {x.due}", f"deal {x.deal or '-'}", shown(x.subject)]
             for x in r.received]
     widths = [max((len(row[i]) for row in rows), default=0) for i in range(5)]
     owner = None

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 
 from poller.clock import utc_now
@@ -9,6 +11,7 @@ from poller.commands.common import emit_json, handle_errors, say, settings_from,
 from poller.config_values import bounded_duration, human
 from poller.prune import prune
 from state import open_store
+from state.store import StoreUnusable
 
 
 @click.command(name="prune")
@@ -36,6 +39,8 @@ def prune_command(ctx: click.Context, older_than: str | None, dry_run: bool, as_
     """
     settings = settings_from(ctx)
     seconds = settings.retention if older_than is None else bounded_duration(older_than, "--older-than")
+    if not Path(settings.db).exists():  # a mistyped path: nothing to prune, and nothing to create
+        raise StoreUnusable(settings.db, "does not exist")
     store = open_store(settings.db)
     result = prune(store, older_than=seconds, now=utc_now(), dry_run=dry_run)
     if as_json:
