@@ -120,12 +120,13 @@ def _connect_read_only(path: Path) -> sqlite3.Connection:
 
 def _refuse_newer(db: Database, path: str | Path) -> None:
     """A database migrated by a newer poller has a schema this version does not know: writing to it could break it."""
-    known = {m.name for m in migrations._migrations}
-    unknown = [m.name for m in migrations.applied(db) if m.name not in known]
+    known = {m.name for m in migrations._migrations}  # sqlite-utils keeps the registered list private
+    applied = [m.name for m in migrations.applied(db)]
+    unknown = [name for name in applied if name not in known]
     if unknown:
         raise StoreUnusable(path, f"was written by a newer version of poller (unknown migration {unknown[0]}); "
                                   "upgrade poller, or point it at another database")
-    if not migrations.applied(db) and db.table_names() and "_sqlite_migrations" not in db.table_names():
+    if not applied and db.table_names() and "_sqlite_migrations" not in db.table_names():
         raise StoreUnusable(path, "is a SQLite database but not poller's (it has tables and no migration history)")
 
 
