@@ -131,10 +131,28 @@ def test_second_cycle_yields_exactly_the_expected_events(pc_sim, make_app, froze
         ("aws_seller_assigned", ids["pdm"], "MEDIUM"),
         ("resources_available", ids["resources"], "LOW"),
         ("opportunity_updated", ids["updated"], "MEDIUM"),
-        ("new_opportunity", unannounced, "HIGH"),
         ("new_opportunity", new_invitation, "HIGH"),
+        # the AWS view appears at submission: its plain fields are a baseline, what AWS already did is news
+        ("aws_seller_assigned", ids["submit"], "HIGH"),  # Lena Berg, AWSSalesRep
+        ("engagement_score_changed", ids["submit"], "LOW"),  # a first Medium
+        ("resources_available", ids["submit"], "LOW"),  # AmazonS3, a program category, next best actions
+        # first seen after the baseline: compared with an empty record, so Approved is news (and only that)
+        ("new_opportunity", unannounced, "HIGH"),  # its invitation was never announced
+        ("review_approved", unannounced, "HIGH"),
+        ("aws_seller_assigned", unannounced, "MEDIUM"),  # Sam Kim, PDM
+        ("engagement_score_changed", unannounced, "LOW"),
+        ("resources_available", unannounced, "LOW"),
+        ("review_approved", announced, "HIGH"),
+        ("aws_seller_assigned", announced, "MEDIUM"),  # Aiko Tanaka, PSM
+        ("engagement_score_changed", announced, "LOW"),
+        ("resources_available", announced, "LOW"),
+        ("review_approved", partner_referral, "HIGH"),
+        ("aws_seller_assigned", partner_referral, "HIGH"),  # Lena Berg, AWSSalesRep
+        ("engagement_score_changed", partner_referral, "LOW"),
+        ("resources_available", partner_referral, "LOW"),
     }
-    assert announced not in {s for _k, s, _p in new} and partner_referral not in {s for _k, s, _p in new}
+    assert ("new_opportunity", announced, "HIGH") not in new  # its invitation was announced already
+    assert not {k for k, s, _p in new if s == unannounced} & {"submission_confirmed", "opportunity_updated"}
     assert len(event_rows(app, result.run_id)) == len(new)  # one event per kind per transition
     # one outbox row per new event, with the words a seller needs
     rows = {(r["kind"], r["subject_id"]): r for r in outbox(app) if r["subject_id"] != referral_invitation["Id"]}

@@ -135,6 +135,11 @@ def script_every_kind(pc_sim, hub_sim) -> list[Expected]:
         Expected("resources_available", "O1000007", "50007", owner_of(7), "LOW", 168),
         Expected("conflict_detected", "O1000008", "50008", owner_of(8), "HIGH", 12),
         Expected("new_opportunity", "O1000012", "50012", owner_of(12), "HIGH", 24),
+        # first seen after the baseline, already Approved with an AWS seller, a score and resources: each is news
+        Expected("review_approved", "O1000012", "50012", owner_of(12), "HIGH", 24),
+        Expected("aws_seller_assigned", "O1000012", "50012", owner_of(12), "HIGH", 24),
+        Expected("engagement_score_changed", "O1000012", "50012", owner_of(12), "LOW", 168),
+        Expected("resources_available", "O1000012", "50012", owner_of(12), "LOW", 168),
         Expected("new_opportunity", invitation, None, FALLBACK, "HIGH", 24),
     ]
 
