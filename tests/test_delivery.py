@@ -185,9 +185,9 @@ def test_every_kind_arrives_as_one_task_and_one_note(pc_sim, hub_sim, make_app):
         assert association_types(hub_sim, "notes", note["id"]) == {want.deal_id: [214]}, want
         assert "partnercentral" in note["properties"]["hs_note_body"] and key in note["properties"]["hs_note_body"]
 
-    # Text from Partner Central is escaped everywhere it lands.
+    # Text from Partner Central is escaped in every body (subjects are plain text: tests/test_subjects.py).
     texts = [o["properties"].get(p) or "" for o in hub_sim.tasks() + hub_sim.notes()
-             for p in ("hs_task_subject", "hs_task_body", "hs_note_body")]
+             for p in ("hs_task_body", "hs_note_body")]
     assert not any("<script" in t for t in texts)
     escaped = [t for t in texts if "&lt;script&gt;" in t]
     assert len(escaped) >= 6  # NextSteps, ReviewComments, ReviewStatusReason, the seller's name, the referral title
