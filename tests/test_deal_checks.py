@@ -7,10 +7,13 @@ import datetime as dt
 import json
 import sqlite3
 
+import pytest
 from click.testing import CliRunner
 
 from poller.cli import cli
+from poller.config import load_settings
 from poller.cycle import run_cycle
+from poller.errors import ConfigError
 from poller.simulators.portfolio import FALLBACK_OWNER, OWNERS, opportunity_id, seed
 
 DEAL_READ = "/crm/v3/objects/deals/batch/read"
@@ -183,3 +186,11 @@ def test_a_deal_link_read_by_property_that_leaves_opportunities_out_is_a_failed_
     assert run_cycle(app).status == "ok"
     [task] = [t["properties"] for t in hub_sim.tasks()]
     assert task["hubspot_owner_id"] == OWNERS[2][0]
+
+
+def test_the_portal_currency_is_an_iso_code_or_a_one_line_error():
+    assert load_settings(environ={"POLLER_DEAL_CURRENCY": " eur "}).deal_currency == "EUR"
+    assert load_settings(environ={}).deal_currency == "USD"
+    with pytest.raises(ConfigError, match=r"^deal_currency: 'euro' is not an ISO 4217 currency code .*"
+                                          r"\(POLLER_DEAL_CURRENCY\)$"):
+        load_settings(environ={"POLLER_DEAL_CURRENCY": "euro"})
