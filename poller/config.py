@@ -28,6 +28,7 @@ def parse_duration(text: str | int | float, name: str) -> float:
 
 DEFAULT_CONFLICT_MAPPING = (("expected_spend", "amount"), ("target_close_date", "closedate"), ("title", "dealname"))
 PROPERTY_NAME = re.compile(r"^[a-z0-9_]*$")
+CURRENCY = re.compile(r"^[A-Z]{3}$")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -56,6 +57,8 @@ class Settings:
     log_format: str = "text"
     # Conflict detection: snapshot field → the deal property it is compared with ("" = don't compare that field).
     conflict_mapping: tuple[tuple[str, str], ...] = DEFAULT_CONFLICT_MAPPING
+    # The portal's company currency: a deal without deal_currency_code has its amount in it (ISO 4217).
+    deal_currency: str = "USD"
 
     @property
     def hubspot_configured(self) -> bool:
@@ -85,6 +88,7 @@ ENV = {
     "partner_central_url": "POLLER_PARTNER_CENTRAL_URL",
     "log_format": "POLLER_LOG_FORMAT",
     "conflict_mapping": "POLLER_CONFLICT_MAPPING",
+    "deal_currency": "POLLER_DEAL_CURRENCY",
 }
 DURATIONS = {"lookback", "sweep_period", "run_time_budget", "http_timeout"}
 TOKEN_FILE_ENV = "HUBSPOT_ACCESS_TOKEN_FILE"
@@ -124,6 +128,11 @@ def _coerce(name: str, raw: Any, kinds: tuple[str, ...], priorities: tuple[str, 
         return tuple(items)
     if name == "conflict_mapping":
         return _conflict_mapping(raw)
+    if name == "deal_currency":
+        code = str(raw).strip().upper()
+        if not CURRENCY.match(code):
+            raise ConfigError(f"{name}: {raw!r} is not an ISO 4217 currency code (examples: USD, EUR)")
+        return code
     if name in {"due_hours", "priority"}:
         if not isinstance(raw, dict):
             raise ConfigError(f"{name}: expected a table of event kind = value")

@@ -10,7 +10,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from poller.app import App
-from poller.core.timefmt import iso, parse_iso
+from poller.core.timefmt import iso
+from poller.cursor import listing_since
 from poller.errors import BudgetExhausted, FatalError
 from poller.ingest import RunTally, derive_and_commit, fetch_details, ingest_listed_page
 from poller.invitations import poll_invitations
@@ -63,13 +64,13 @@ class Limits:
 def poll_opportunities(app: App, *, run_id: int, baseline: bool, tally: RunTally, limits: Limits,
                        lease: Lease | None) -> None:
     """List opportunities modified since cursor − lookback, page by page; each page commits on its own."""
-    cursor = app.store.cursor(CURSOR)
-    since = None if cursor is None else iso(parse_iso(cursor) - dt.timedelta(seconds=app.settings.lookback))
+    listed_at = app.clock()  # the listing's request time: the cursor never passes it by more than the skew
+    since = listing_since(app, CURSOR, listed_at)
     # Records a baseline had to skip stay silent when the listing brings them back.
     silent = frozenset(oid for oid, was_baseline in app.store.records.refetch_queue() if was_baseline)
     for page in app.pc.list_opportunities(since):
         ingest_listed_page(app, page, run_id=run_id, baseline=baseline, source="cycle", tally=tally,
-                           cursor_name=CURSOR, silent_ids=silent)
+                           cursor_name=CURSOR, silent_ids=silent, listed_at=listed_at)
         limits.check(lease)
 
 
@@ -88,15 +89,15 @@ def refetch(app: App, *, run_id: int, tally: RunTally, baseline: bool = False) -
 
 
 def read_partner_central(app: App, *, run_id: int, baseline: bool, tally: RunTally, limits: Limits,
-                         lease: Lease | None) -> None:
-    """The budgeted reading phases: changed opportunities, records to read again, and the sweep."""
+                         lease: Lease | None, sweep_all: bool = False) -> None:
+    """The budgeted reading phases: changed opportunities, records to read again, and the sweep (all: --sweep)."""
     poll_opportunities(app, run_id=run_id, baseline=baseline, tally=tally, limits=limits, lease=lease)
     if baseline:
         app.store.set_meta(BASELINE_PENDING, False)
     refetch(app, run_id=run_id, tally=tally, baseline=baseline)
     limits.check(lease)
     if not baseline:
-        sweep(app, run_id=run_id, tally=tally, limits=limits, lease=lease)
+        sweep(app, run_id=run_id, tally=tally, limits=limits, lease=lease, every=sweep_all)
 
 
 @dataclass(slots=True)
@@ -130,14 +131,14 @@ def _bounded(outcome: _Outcome, limits: Limits, phase: Callable[[], None]) -> No
 
 
 def _phases(app: App, *, run_id: int, baseline: bool, tally: RunTally, limits: Limits, lease: Lease,
-            deliver: bool) -> _Outcome:
+            deliver: bool, sweep_all: bool = False) -> _Outcome:
     """Read, then poll invitations and deliver; every way this can end becomes the outcome, never an exception."""
     outcome = _Outcome()
     try:
         # Reading is bounded, but what is queued still goes out and referrals (1 page) are still read:
         # a long baseline or backlog must not starve delivery for many cycles.
         _bounded(outcome, limits, lambda: read_partner_central(app, run_id=run_id, baseline=baseline, tally=tally,
-                                                               limits=limits, lease=lease))
+                                                               limits=limits, lease=lease, sweep_all=sweep_all))
         _bounded(outcome, limits, lambda: poll_invitations(app, run_id=run_id, baseline=baseline, tally=tally,
                                                            limits=limits, lease=lease))
         if deliver and app.hubspot is not None:
@@ -156,8 +157,11 @@ def _phases(app: App, *, run_id: int, baseline: bool, tally: RunTally, limits: L
 
 
 def run_cycle(app: App, *, mode: str = "run", deliver: bool = True, lease_ttl: float = 900.0,
-              stop_requested: Callable[[], bool] | None = None) -> RunResult:
-    """One complete, bounded cycle. Never raises for API trouble: the result carries the exit code."""
+              stop_requested: Callable[[], bool] | None = None, sweep_all: bool = False) -> RunResult:
+    """One complete, bounded cycle. Never raises for API trouble: the result carries the exit code.
+
+    `sweep_all` re-reads every open opportunity's AWS summary, not only those due (`poller run --sweep`).
+    """
     started = time.monotonic()
     now = app.clock()
     lease = Lease(app.store.db, ttl=dt.timedelta(seconds=lease_ttl))
@@ -180,7 +184,7 @@ def run_cycle(app: App, *, mode: str = "run", deliver: bool = True, lease_ttl: f
             app.store.set_meta(BASELINE_PENDING, True)
         limits = Limits(app, started, stop_requested=stop_requested)
         outcome = _phases(app, run_id=run_id, baseline=baseline, tally=tally, limits=limits, lease=lease,
-                          deliver=deliver)
+                          deliver=deliver, sweep_all=sweep_all)
         fields = dict(status=outcome.status, finished_at=iso(app.clock()),
                       duration_ms=int((time.monotonic() - started) * 1000), cursor_after=app.store.cursor(CURSOR),
                       pages=tally.pages, opportunities_changed=tally.changed, swept=tally.swept, events=tally.events,

@@ -73,7 +73,7 @@ class HubSpotPortal:
 
     def __init__(self, client: HubSpot, *, store: StateStore, budget: HubSpotBudget, retry: RetrySettings,
                  timeout: float, fallback_owner_id: str | None, deal_id_property: str | None,
-                 conflict_mapping: tuple[tuple[str, str], ...] = (),
+                 conflict_mapping: tuple[tuple[str, str], ...] = (), deal_currency: str | None = None,
                  clock: Callable[[], dt.datetime], count_call: Callable[[int], None], search_gate: RateGate | None = None):
         self.store = store
         self.budget = budget
@@ -84,6 +84,7 @@ class HubSpotPortal:
         self._deal_link_by_search: bool | None = None  # learnt on first use: is deal_id_property unique?
         # snapshot field → deal property read for it (conflicts compare them); unmapped fields read nothing
         self.deal_fields = {f: p for f, p in (conflict_mapping or Settings().conflict_mapping) if p}
+        self.deal_currency = deal_currency  # the portal's company currency: a deal without its own code uses it
         self.clock = clock
         self.count_call = count_call
         self.search_gate = search_gate or RateGate(None)
@@ -109,7 +110,7 @@ class HubSpotPortal:
         budget = HubSpotBudget(Budgets(store.db), settings.hubspot_requests_per_10s)
         return cls(client, store=store, budget=budget, retry=retry, timeout=settings.http_timeout,
                    fallback_owner_id=settings.fallback_owner_id, deal_id_property=settings.deal_id_property,
-                   conflict_mapping=settings.conflict_mapping,
+                   conflict_mapping=settings.conflict_mapping, deal_currency=settings.deal_currency,
                    clock=clock, count_call=count_call, search_gate=search_gate)
 
     # --- the one call path
@@ -163,83 +164,16 @@ class HubSpotPortal:
         except RetriableError as exc:
             raise FatalError(f"{exc} (still failing after retries)") from exc
 
-    # --- reads
+    # --- reads (poller.hubspot_deals)
     def read_deals(self, deal_ids: Sequence[str]) -> dict[str, Deal]:
-        """Deals by id, 100 per batch read; ids HubSpot does not know come back as Deal(exists=False)."""
-        from hubspot.crm.deals import BatchReadInputSimplePublicObjectId, SimplePublicObjectId
+        from poller.hubspot_deals import read_deals
 
-        found: dict[str, Deal] = {}
-        ids = [d for d in dict.fromkeys(deal_ids) if d]
-        for start in range(0, len(ids), 100):
-            chunk = ids[start:start + 100]
-            body = BatchReadInputSimplePublicObjectId(inputs=[SimplePublicObjectId(id=i) for i in chunk],
-                                                      properties=["hubspot_owner_id", *self.deal_fields.values()],
-                                                      properties_with_history=[])
-            try:
-                data, _status, _headers = self.call(self.deals_batch.read_with_http_info, body, archived=False)
-            except Rejected as exc:
-                if exc.status != 404:
-                    raise FatalError(f"HubSpot deal read failed: {exc}") from exc
-                data = None
-            for obj in (data.results if data else []) or []:
-                found[str(obj.id)] = self._deal(obj)
-            for deal_id in chunk:
-                found.setdefault(deal_id, Deal(deal_id=deal_id, exists=False))
-        return found
+        return read_deals(self, deal_ids)
 
     def deals_by_opportunity(self, opportunity_ids: Sequence[str]) -> dict[str, Deal]:
-        """Deals whose `deal_id_property` holds one of these opportunity ids, by opportunity id (100 per call).
+        from poller.hubspot_deals import deals_by_opportunity
 
-        A unique property is read with batch read by idProperty (no index lag); otherwise by search (IN filter).
-        """
-        from hubspot.crm.deals import BatchReadInputSimplePublicObjectId, SimplePublicObjectId
-
-        prop = str(self.deal_id_property)
-        properties = ["hubspot_owner_id", prop, *self.deal_fields.values()]
-        found: dict[str, Deal] = {}
-        ids = [i for i in dict.fromkeys(opportunity_ids) if i]
-        for start in range(0, len(ids), 100):
-            chunk = ids[start:start + 100]
-            objects: list[Any] = []
-            if self._deal_link_by_search is not True:
-                body = BatchReadInputSimplePublicObjectId(inputs=[SimplePublicObjectId(id=i) for i in chunk],
-                                                          properties=properties, properties_with_history=[],
-                                                          id_property=prop)
-                try:
-                    data, _s, _h = self.call(self.deals_batch.read_with_http_info, body, archived=False)
-                    objects = list(data.results or [])
-                    self._deal_link_by_search = False
-                except Rejected as exc:
-                    if exc.status != 400:
-                        raise FatalError(f"HubSpot deal read by {prop} failed: {exc}") from exc
-                    log.info("deal property %s is not unique; linking deals by search instead", prop)
-                    self._deal_link_by_search = True
-            if self._deal_link_by_search:
-                objects = self._search_deals(prop, chunk, properties)
-            for obj in objects:
-                found.setdefault(str((obj.properties or {}).get(prop)), self._deal(obj))
-        return found
-
-    def _deal(self, obj: Any) -> Deal:
-        """An SDK deal object as our Deal: its owner and the values of the properties mapped for conflicts."""
-        props = obj.properties or {}
-        mapped = {field: props.get(name) for field, name in self.deal_fields.items()}
-        return Deal(deal_id=str(obj.id), owner_id=props.get("hubspot_owner_id") or None, dealname=mapped.get("title"),
-                    amount=mapped.get("expected_spend"), closedate=mapped.get("target_close_date"))
-
-    def _search_deals(self, prop: str, values: list[str], properties: list[str]) -> list[Any]:
-        from hubspot.crm.deals import Filter, FilterGroup, PublicObjectSearchRequest
-
-        objects: list[Any] = []
-        after = "0"
-        while after is not None:
-            request = PublicObjectSearchRequest(
-                filter_groups=[FilterGroup(filters=[Filter(property_name=prop, operator="IN", values=values)])],
-                properties=properties, limit=200, after=after)
-            data, _s, _h = self.call(self.deals_search.do_search_with_http_info, request)
-            objects.extend(data.results or [])
-            after = data.paging.next.after if data.paging and data.paging.next else None
-        return objects
+        return deals_by_opportunity(self, opportunity_ids)
 
     def active_owners(self) -> dict[str, dict[str, Any]]:
         """Active (not archived, with a user) owners by id, from /crm/v3/owners; cached in SQLite for 10 minutes."""
@@ -280,6 +214,7 @@ class HubSpotPortal:
 
 
 def _refused(exc: Exception) -> bool:
+
     """A refused connection means the request never reached HubSpot, so it is safe to resend."""
     seen: BaseException | None = exc
     for _ in range(8):  # walk MaxRetryError.reason → NewConnectionError → ConnectionRefusedError

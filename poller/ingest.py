@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import hashlib
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from poller.app import App
+from poller.core.carry import carry_forward
 from poller.core.conflicts import detect_conflicts
+from poller.core.cursor import high_water as high_water_of
 from poller.core.diff import diff
 from poller.core.errors import MalformedRecord
 from poller.core.model import AwsView, Deal, Event, Notification, Snapshot
@@ -47,14 +48,6 @@ class RunTally:
 class Fetched:
     snapshot: Snapshot
     aws_read: bool  # whether GetAwsOpportunitySummary was called (the sweep clock restarts only then)
-
-
-def sweep_due(opportunity_id: str, read_at: dt.datetime, period: float) -> str:
-    """Next sweep time: read time + period × [0.5, 1.5), spread by id so the load stays even; 0 = every cycle."""
-    if period <= 0:
-        return iso(read_at)
-    spread = int(hashlib.sha256(opportunity_id.encode()).hexdigest()[:8], 16) / 0xFFFFFFFF
-    return iso(read_at + dt.timedelta(seconds=period * (0.5 + spread)))
 
 
 def kept_aws_view(old: StoredOpportunity | None, view: AwsView | None, opportunity_id: str) -> AwsView | None:
@@ -131,32 +124,32 @@ def derive_and_commit(app: App, fetched: Sequence[Fetched], *, run_id: int, base
         [f.snapshot.opportunity_id for f in fetched])
     snapshots, deals = read_deals(app, [f.snapshot for f in fetched])
     events: list[Event] = []
-    writes: list[tuple[Snapshot, int, bool, dict[str, Any] | None]] = []
-    for item, new in zip(fetched, snapshots, strict=True):
-        old = stored.get(new.opportunity_id)
+    writes: list[tuple[Snapshot, int, bool, dict[str, Any] | None, bool]] = []
+    contexts: dict[str, Snapshot] = {}
+    for item, read in zip(fetched, snapshots, strict=True):
+        old = stored.get(read.opportunity_id)
+        new = carry_forward(old.snapshot if old else None, read)  # unknown is not a change (DESIGN §10)
+        contexts[new.opportunity_id] = new
         revision = 0 if old is None else old.aws_revision + (old.snapshot.aws_fingerprint != new.aws_fingerprint)
         reconciled_after = None
-        conflict_fields: frozenset[str] = frozenset()
         conflict_events: tuple[Event, ...] = ()
         deal = deals.get(new.deal_id) if new.deal_id else None
         if deal is not None and app.hubspot is not None:
             claims = tuple(o for o in app.store.records.deal_claims(deal.deal_id) if o != new.opportunity_id)
             result = detect_conflicts(new, deal, app.store.records.reconciled(new.opportunity_id), now,
                                       rules=app.rules, claimed_by=claims)
-            reconciled_after, conflict_fields, conflict_events = result.reconciled, result.fields, result.events
+            reconciled_after, conflict_events = result.reconciled, result.events
         referral_notified = old is not None or app.store.records.referral_notified(new.title)
         silent = baseline or new.opportunity_id in silent_ids
         events.extend(diff(old.snapshot if old else None, new, now, rules=app.rules, aws_revision=revision,
-                           referral_notified=referral_notified, baseline=silent, conflict_fields=conflict_fields))
+                           referral_notified=referral_notified, baseline=silent))
         if not silent:
             events.extend(conflict_events)
-        writes.append((new, revision, item.aws_read, reconciled_after))
-    contexts = {s.opportunity_id: s for s in snapshots}
+        writes.append((new, revision, item.aws_read, reconciled_after, silent))
     with app.store.atomic():
-        for snapshot, revision, aws_read, reconciled_after in writes:
-            app.store.records.save_snapshot(
-                snapshot, aws_revision=revision, observed_at=now_iso, run_id=run_id, baseline=baseline,
-                aws_read=aws_read, sweep_due_at=sweep_due(snapshot.opportunity_id, now, app.settings.sweep_period))
+        for snapshot, revision, aws_read, reconciled_after, silent in writes:
+            app.store.records.save_snapshot(snapshot, aws_revision=revision, observed_at=now_iso, run_id=run_id,
+                                            baseline=silent, aws_read=aws_read)
             if reconciled_after is not None:
                 app.store.records.save_reconciled(snapshot.opportunity_id, reconciled_after, now_iso)
             app.store.records.clear_refetch(snapshot.opportunity_id)
@@ -176,8 +169,12 @@ def derive_and_commit(app: App, fetched: Sequence[Fetched], *, run_id: int, base
 
 def ingest_listed_page(app: App, page: Sequence[dict[str, Any]], *, run_id: int, baseline: bool, source: str,
                        tally: RunTally, cursor_name: str | None, since: str | None = None, until: str | None = None,
-                       silent_ids: frozenset[str] = frozenset()) -> None:
-    """One ListOpportunities page: read what changed, commit it, and move `cursor_name` to the page's high water."""
+                       silent_ids: frozenset[str] = frozenset(), listed_at: dt.datetime | None = None) -> None:
+    """One ListOpportunities page: read what changed, commit it, and move `cursor_name` to the page's high water.
+
+    The high water never passes `listed_at` (the listing's request time) plus the clock skew: a record dated in the
+    future is read like any other, but it cannot carry the cursor past changes still to come.
+    """
     tally.pages += 1
     listed: dict[str, str] = {}
     for item in page:
@@ -197,6 +194,10 @@ def ingest_listed_page(app: App, page: Sequence[dict[str, Any]], *, run_id: int,
     stored = app.store.records.opportunities(changed)
     fetched = fetch_details(app, changed, stored, tally, baseline=baseline)
     tally.changed += len(fetched)
-    high_water = max(listed.values(), default=None)
+    high_water, future = high_water_of(listed, listed_at or app.clock())
+    for oid in future:
+        if oid in changed:
+            log.warning("opportunity %s is dated in the future (LastModifiedDate %s); read, but the cursor stays "
+                        "at %s", oid, listed[oid], high_water)
     derive_and_commit(app, fetched, run_id=run_id, baseline=baseline, source=source, tally=tally, stored=stored,
                       cursor=(cursor_name, high_water) if cursor_name and high_water else None, silent_ids=silent_ids)

@@ -138,11 +138,12 @@ class PartnerCentral:
 
     def get_opportunity(self, opportunity_id: str) -> dict[str, Any] | None:
         """The full opportunity, or None when it is gone or no longer visible to us."""
-        return self._get("GetOpportunity", Identifier=opportunity_id)
+        return _for(opportunity_id, "Id", self._get("GetOpportunity", Identifier=opportunity_id))
 
     def get_aws_summary(self, opportunity_id: str) -> dict[str, Any] | None:
         """AWS's view of the opportunity, or None before submission ("no AWS view yet" is not an error)."""
-        return self._get("GetAwsOpportunitySummary", RelatedOpportunityIdentifier=opportunity_id)
+        return _for(opportunity_id, "RelatedOpportunityId",
+                    self._get("GetAwsOpportunitySummary", RelatedOpportunityIdentifier=opportunity_id))
 
     def get_invitation(self, invitation_id: str) -> dict[str, Any] | None:
         return self._get("GetEngagementInvitation", Identifier=invitation_id)
@@ -163,6 +164,14 @@ class _Refused(Exception):
     def __init__(self, operation: str, code: str, message: str):
         super().__init__(f"Partner Central {operation}: {code}: {message}")
         self.code = code
+
+
+def _for(asked: str, field: str, answer: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The answer, if it is about the record asked for: one naming another id is malformed (skipped, read again)."""
+    named = answer.get(field) if isinstance(answer, dict) else None
+    if named not in (None, "") and (not isinstance(named, str) or named.strip() != asked):
+        raise MalformedRecord(asked, f"the answer is for {field} {named!r}, not {asked!r}")
+    return answer
 
 
 def _snake(name: str) -> str:

@@ -8,7 +8,6 @@ from typing import TYPE_CHECKING
 from poller.app import App
 from poller.core.errors import MalformedRecord
 from poller.core.normalize import aws_view_from
-from poller.core.timefmt import iso
 from poller.ingest import Fetched, RunTally, derive_and_commit, kept_aws_view
 from state.lease import Lease
 
@@ -19,9 +18,16 @@ PAGE = 100
 MAX_PER_CYCLE = 100_000
 
 
-def sweep(app: App, *, run_id: int, tally: RunTally, limits: Limits, lease: Lease | None) -> None:
-    """AWS-side changes (score, team, insights) need not move LastModifiedDate, so they are caught here."""
-    due = app.store.records.due_for_sweep(iso(app.clock()), MAX_PER_CYCLE)  # fixed at the start: each id once
+def sweep(app: App, *, run_id: int, tally: RunTally, limits: Limits, lease: Lease | None,
+          every: bool = False) -> None:
+    """AWS-side changes (score, team, insights) need not move LastModifiedDate, so they are caught here.
+
+    What is due follows from each last AWS read and the sweep period in force now; `every` reads every open
+    opportunity's AWS summary (`poller run --sweep`). Either way, within the run's budgets, page by page.
+    """
+    # Fixed at the start, so each id is read once; what this run has just read is not read again.
+    due = [oid for oid in app.store.records.due_for_sweep(app.clock(), app.settings.sweep_period, MAX_PER_CYCLE,
+                                                          every=every) if oid not in tally.read]
     for start in range(0, len(due), PAGE):
         page = due[start:start + PAGE]
         stored = app.store.records.opportunities(page)

@@ -47,6 +47,13 @@ class StateStore:
         )
         return value
 
+    def set_cursor(self, name: str, value: str | None, now: str) -> None:
+        """Put a cursor back (only to repair one left in the future): None forgets it, so the next listing is full."""
+        if value is None:
+            self.db.execute("DELETE FROM cursors WHERE name = ?", [name])
+            return
+        self.db.execute("UPDATE cursors SET value = ?, updated_at = ? WHERE name = ?", [value, now, name])
+
     def cursors(self) -> list[dict[str, Any]]:
         return [dict(r) for r in self.db.query("SELECT name, value, updated_at FROM cursors ORDER BY name")]
 

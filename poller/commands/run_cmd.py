@@ -15,22 +15,28 @@ from poller.cycle import run_cycle
 @click.command(name="run")
 @click.option("--dry-run", is_flag=True, help="Read Partner Central and record state, but send nothing to HubSpot.")
 @click.option("--json", "as_json", is_flag=True, help="Print only a JSON summary on stdout (logs go to stderr).")
+@click.option("--sweep", "sweep_all", is_flag=True,
+              help="Also re-read every open opportunity's AWS summary now, not only those due (within the budget).")
 @click.pass_context
 @handle_errors
-def run_command(ctx: click.Context, dry_run: bool, as_json: bool) -> None:
+def run_command(ctx: click.Context, dry_run: bool, as_json: bool, sweep_all: bool) -> None:
     """Run one cycle, then exit: poll, diff, record, deliver.
 
     Exit codes: 0 finished (or stopped cleanly at its budget, or another run
     holds the lease), 1 could not complete, 2 bad configuration.
 
+    --sweep is for when you know AWS changed something (a score, the AWS
+    team, insights) and do not want to wait for the sweep period.
+
     Example:
 
     \b
         poller run --dry-run --json
+        poller run --sweep
     """
     settings = settings_from(ctx)
     app = build_app(settings)
-    result = run_cycle(app, mode="dry-run" if dry_run else "run", deliver=not dry_run)
+    result = run_cycle(app, mode="dry-run" if dry_run else "run", deliver=not dry_run, sweep_all=sweep_all)
     if as_json:
         emit_json({"summary": result.summary, "notifications": [
             {k: v for k, v in asdict(n).items() if k not in ("extra",)} for n in result.notifications]})
