@@ -116,7 +116,7 @@ def test_an_unparseable_listing_exits_1_with_one_line_naming_the_call_and_keeps_
     store = open_store(populated)
     before = store.db.execute("SELECT value FROM cursors WHERE name = 'opportunities'").fetchone()[0]
     pc_sim.update_opportunity(opportunity_id(2), {"LifeCycle": {"ReviewStatus": "Rejected"}})
-    pc_sim.garble(opportunity_id(2), "ListOpportunities", LastModifiedDate="")
+    pc_sim.answer_next("ListOpportunities", "<html>upstream busy</html>")  # the page itself, not one item
 
     result = invoke("run", "--dry-run")
 
