@@ -62,9 +62,11 @@ def problem(value: Any, shape: Shape, path: str, parse_timestamp: Any) -> str | 
             present = [k for k, v in value.items() if v is not None and k != "__type"]
             if len(present) != 1:
                 return f"{name} sets {len(present)} members of a union, not one"
-        for member_name, member in shape.members.items():
-            raw = value.get(member.serialization.get("name", member_name))
-            if raw is not None:
+        members = _members(shape)
+        for key, raw in value.items():  # what is there, not every member the model knows: most are absent
+            known = members.get(key)
+            if known is not None and raw is not None:
+                member_name, member = known
                 found = problem(raw, member, f"{path}.{member_name}" if path else member_name, parse_timestamp)
                 if found:
                     return found
@@ -88,6 +90,18 @@ def problem(value: Any, shape: Shape, path: str, parse_timestamp: Any) -> str | 
     return _scalar_problem(value, kind, name, parse_timestamp)
 
 
+_MEMBERS: dict[str, tuple[Shape, dict[str, tuple[str, Shape]]]] = {}
+
+
+def _members(shape: Shape) -> dict[str, tuple[str, Shape]]:
+    """JSON name → (member name, shape) of a structure, built once per shape (botocore keeps its shapes)."""
+    cached = _MEMBERS.get(shape.name)
+    if cached is None or cached[0] is not shape:
+        members = {member.serialization.get("name", name): (name, member) for name, member in shape.members.items()}
+        cached = _MEMBERS[shape.name] = (shape, members)
+    return cached[1]
+
+
 def _scalar_problem(value: Any, kind: str, name: str, parse_timestamp: Any) -> str | None:
     if kind == "timestamp":
         try:
@@ -95,17 +109,23 @@ def _scalar_problem(value: Any, kind: str, name: str, parse_timestamp: Any) -> s
         except (ValueError, TypeError, OverflowError, OSError):
             return f"{name} {_shown(value)} is not a timestamp"
         return None
-    number = isinstance(value, int | float) and not isinstance(value, bool)
-    fits = {
-        "string": isinstance(value, str) or number,
-        "integer": isinstance(value, int) and not isinstance(value, bool),
-        "long": isinstance(value, int) and not isinstance(value, bool),
-        "float": number,
-        "double": number,
-        "boolean": isinstance(value, bool),
-        "blob": isinstance(value, str) and _is_base64(value),
-    }.get(kind, True)
+    if kind == "string":  # most members: the fast path first
+        fits = isinstance(value, str) or _is_number(value)
+    elif kind in ("integer", "long"):
+        fits = isinstance(value, int) and not isinstance(value, bool)
+    elif kind in ("float", "double"):
+        fits = _is_number(value)
+    elif kind == "boolean":
+        fits = isinstance(value, bool)
+    elif kind == "blob":
+        fits = isinstance(value, str) and _is_base64(value)
+    else:
+        fits = True
     return None if fits else f"{name} is {_kind(value)}, not a {kind}"
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
 
 
 def _is_base64(value: str) -> bool:
