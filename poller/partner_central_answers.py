@@ -176,7 +176,7 @@ class AnswerCheck:
         raw = response_dict.get("body") or b"{}"
         try:
             body = json.loads(raw)
-        except ValueError as exc:  # includes bytes that are not UTF-8
+        except (ValueError, RecursionError) as exc:  # bytes that are not UTF-8, nesting deeper than Python's stack
             raise UnreadableAnswer(f"the answer is not JSON ({type(exc).__name__})") from None
         if not isinstance(body, dict):
             raise UnreadableAnswer(f"the answer is {_kind(body)}, not an object")
