@@ -83,7 +83,7 @@ def problem(value: Any, shape: Shape, path: str, parse_timestamp: Any) -> str | 
         if not isinstance(value, dict):
             return f"{name} is {_kind(value)}, not an object"
         for key, item in value.items():
-            found = problem(item, shape.value, f"{name}.{key}", parse_timestamp)
+            found = problem(item, shape.value, f"{name}[{_shown(key)}]", parse_timestamp)  # a key is wire text
             if found:
                 return found
         return None
