@@ -13,7 +13,7 @@ from poller.app import App
 from poller.core.timefmt import iso
 from poller.cursor import listing_since
 from poller.errors import BudgetExhausted, FatalError
-from poller.ingest import RunTally, derive_and_commit, fetch_details, ingest_listed_page
+from poller.ingest import RunTally, commit_page, fetch_details, ingest_listed_page
 from poller.invitations import poll_invitations
 from poller.partner_central import HOST as PC_HOST
 from poller.sweep import sweep
@@ -85,7 +85,7 @@ def refetch(app: App, *, run_id: int, tally: RunTally, baseline: bool = False) -
         stored = app.store.records.opportunities(ids)
         fetched = fetch_details(app, ids, stored, tally, baseline=silent)
         tally.changed += len(fetched)
-        derive_and_commit(app, fetched, run_id=run_id, baseline=silent, source="cycle", tally=tally, stored=stored)
+        commit_page(app, fetched, run_id=run_id, baseline=silent, source="cycle", tally=tally, stored=stored)
 
 
 def read_partner_central(app: App, *, run_id: int, baseline: bool, tally: RunTally, limits: Limits,
@@ -117,17 +117,23 @@ class _Outcome:
 
     def fail(self, reason: str) -> None:
         log.error("cycle failed: %s", reason)
-        self.status, self.error = "failed", reason
+        self.status, self.error = "failed", "; ".join(filter(None, (self.error, reason)))
 
 
 def _bounded(outcome: _Outcome, limits: Limits, phase: Callable[[], None]) -> None:
-    """Run one reading phase; a spent budget ends it cleanly and the cycle goes on to the next phase."""
+    """Run one reading phase; a spent budget ends it cleanly, a failure fails the run, and either way the cycle goes
+    on to the next phase and to delivery: what is already queued must not wait for a phase that cannot read."""
     try:
         phase()
     except BudgetExhausted as exc:
         if limits.stop_requested():
             raise
         outcome.defer(str(exc))
+    except FatalError as exc:
+        outcome.fail(str(exc))
+    except Exception as exc:  # a bug or an unforeseen answer: the page's transaction rolled back; one line
+        log.debug("reading phase failure", exc_info=True)
+        outcome.fail(f"{type(exc).__name__}: {exc}")
 
 
 def _phases(app: App, *, run_id: int, baseline: bool, tally: RunTally, limits: Limits, lease: Lease,
@@ -136,7 +142,7 @@ def _phases(app: App, *, run_id: int, baseline: bool, tally: RunTally, limits: L
     outcome = _Outcome()
     try:
         # Reading is bounded, but what is queued still goes out and referrals (1 page) are still read:
-        # a long baseline or backlog must not starve delivery for many cycles.
+        # a long baseline or backlog, or a phase that fails, must not starve delivery.
         _bounded(outcome, limits, lambda: read_partner_central(app, run_id=run_id, baseline=baseline, tally=tally,
                                                                limits=limits, lease=lease, sweep_all=sweep_all))
         _bounded(outcome, limits, lambda: poll_invitations(app, run_id=run_id, baseline=baseline, tally=tally,
@@ -189,7 +195,8 @@ def run_cycle(app: App, *, mode: str = "run", deliver: bool = True, lease_ttl: f
                       duration_ms=int((time.monotonic() - started) * 1000), cursor_after=app.store.cursor(CURSOR),
                       pages=tally.pages, opportunities_changed=tally.changed, swept=tally.swept, events=tally.events,
                       delivered=outcome.delivered, parked=outcome.parked, deferred=outcome.deferred,
-                      skipped_ids=tally.skipped, api_calls=dict(app.api_calls), error=outcome.error)
+                      skipped_ids=tally.skipped, skipped_reasons=tally.skipped_reasons or None,
+                      api_calls=dict(app.api_calls), error=outcome.error)
         app.store.runs.update(run_id, **fields)  # closed before the lease goes, so the next run finds it finished
     finally:
         lease.release()

@@ -8,7 +8,8 @@ from typing import TYPE_CHECKING
 from poller.app import App
 from poller.core.errors import MalformedRecord
 from poller.core.normalize import aws_view_from
-from poller.ingest import Fetched, RunTally, derive_and_commit, kept_aws_view
+from poller.core.timefmt import iso
+from poller.ingest import Fetched, RunTally, commit_page, kept_aws_view, normalized
 from state.lease import Lease
 
 if TYPE_CHECKING:
@@ -35,12 +36,15 @@ def sweep(app: App, *, run_id: int, tally: RunTally, limits: Limits, lease: Leas
         for opportunity_id in page:
             old = stored[opportunity_id]
             try:
-                view = aws_view_from(app.pc.get_aws_summary(opportunity_id), opportunity_id)
+                summary = app.pc.get_aws_summary(opportunity_id)
+                view = normalized(opportunity_id, aws_view_from, summary, opportunity_id)
             except MalformedRecord as exc:
-                tally.skip(opportunity_id, exc.reason)
-                view = old.snapshot.aws  # keep the old view; the sweep clock restarts so one bad record can't stall it
+                # The stored view stays; the refetch table reads the whole record again next cycle.
+                reason = tally.skip_error(exc, opportunity_id)
+                app.store.records.mark_refetch(opportunity_id, reason, iso(app.clock()))
+                continue
             view = kept_aws_view(old, view, opportunity_id)
             fetched.append(Fetched(snapshot=dataclasses.replace(old.snapshot, aws=view), aws_read=True))
         tally.swept += len(fetched)
-        derive_and_commit(app, fetched, run_id=run_id, baseline=False, source="sweep", tally=tally, stored=stored)
+        commit_page(app, fetched, run_id=run_id, baseline=False, source="sweep", tally=tally, stored=stored)
         limits.check(lease)

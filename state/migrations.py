@@ -293,3 +293,18 @@ def m005_unroutable_note(db: Database) -> None:
         FROM outbox_status WHERE status != 'done' ORDER BY created_at;
         """
     )
+
+
+@migrations()
+def m006_skipped_reasons(db: Database) -> None:
+    # Why each record of a run was skipped (malformed, incomplete, an unreadable listing item): JSON {id: reason}.
+    db.executescript(
+        """
+        ALTER TABLE runs ADD COLUMN skipped_reasons TEXT;
+        DROP VIEW last_runs;
+        CREATE VIEW last_runs AS
+        SELECT id, mode, status, started_at, duration_ms, pages, opportunities_changed, swept, events, delivered,
+               parked, cursor_before, cursor_after, api_calls, deferred, skipped_ids, skipped_reasons, error
+        FROM runs ORDER BY id DESC LIMIT 50;
+        """
+    )

@@ -14,7 +14,7 @@ OUTBOX_STATUSES = ("pending", "sending", "done", "failed", "unknown", "unroutabl
 def runs(db: Database, limit: int = 20) -> list[dict[str, Any]]:
     rows = list(db.query("SELECT * FROM last_runs LIMIT ?", [limit]))
     for row in rows:
-        for key in ("api_calls", "skipped_ids"):
+        for key in ("api_calls", "skipped_ids", "skipped_reasons"):
             if row.get(key):
                 row[key] = json.loads(row[key])
     return rows

@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlite_utils import Database
 
-JSON_COLUMNS = ("skipped_ids", "api_calls")
+JSON_COLUMNS = ("skipped_ids", "skipped_reasons", "api_calls")
 
 
 class Runs:
