@@ -8,19 +8,22 @@ The simulator's rolling window and the job's budget share one clock that the job
 from __future__ import annotations
 
 import json
+import random
 from collections import Counter
 
 import pytest
 from click.testing import CliRunner
-from test_delivery import FALLBACK, baseline, outbox_statuses
+from hubspot import HubSpot
+from hubspot.crm.properties import PropertyCreate
+from test_delivery import FALLBACK, baseline, outbox_statuses, owner_of
 from test_rate import SharedClock, keys
 
 from poller.cli import cli
 from poller.cycle import run_cycle
-from poller.hubspot_budget import HubSpotBudget
+from poller.hubspot_budget import HubSpotBudget, wait_after_429
 from poller.simulators import portfolio
 from poller.simulators.hubspot import HubSpotSimulator
-from poller.simulators.portfolio import seed
+from poller.simulators.portfolio import aws_summary_record, opportunity_record, seed
 from state.budget import Budgets
 
 APPROVALS = 100
@@ -100,3 +103,43 @@ def test_deals_hubspot_could_not_give_are_compared_next_cycle_without_reading_pa
     counts = pc_sim.operation_counts()
     assert counts["GetOpportunity"] == 2  # once each, in the first run
     assert run_cycle(app).summary["events"] == 0  # caught up: nothing raised twice
+
+
+def test_with_a_deal_id_property_a_known_link_is_kept_and_an_unknown_one_waits_for_hubspot(pc_sim, hub_sim, make_app):
+    HubSpot(access_token="sim-token", host=hub_sim.url).crm.properties.core_api.create(
+        "deals", PropertyCreate(name="aws_opportunity_id", label="AWS opportunity", type="string", field_type="text",
+                                group_name="dealinformation", has_unique_value=True))
+    seed(pc_sim, hub_sim, 3)
+    for n in range(3):
+        hub_sim.update_deal(portfolio.deal_id(n), aws_opportunity_id=portfolio.opportunity_id(n))
+    app = baseline(pc_sim, hub_sim, make_app, count=0, deal_id_property="aws_opportunity_id", sweep_period=3600.0)
+    pc_sim.update_opportunity("O1000002", {"LifeCycle": {"ReviewStatus": "Action Required"}})
+    record = opportunity_record(7, rng=random.Random(7), review_status="Submitted")
+    pc_sim.put_opportunity(record, aws_summary_record(7))  # never seen: its deal link is not known yet
+    hub_sim.set_daily_limit(hub_sim.daily_usage())
+    pc_sim.reset_calls()
+    assert run_cycle(app).status == "partial"
+
+    # The known opportunity is committed with the deal it was linked to; the new one is not committed unlinked
+    # (its bells would go to the fallback owner): it alone is read again next cycle.
+    (row,) = app.store.db.query("SELECT deal_id, status FROM outbox_status")
+    assert (row["deal_id"], row["status"]) == ("50002", "pending")
+    assert [r[0] for r in app.store.db.execute("SELECT opportunity_id FROM refetch")] == [record["Id"]]
+
+    hub_sim.set_daily_limit(250_000)
+    assert run_cycle(app).status == "ok"
+    (task,) = hub_sim.tasks()
+    assert task["associations"]["deals"] == ["50002"] and task["properties"]["hubspot_owner_id"] == owner_of(2)
+    reads = Counter(json.loads(c.body)["Identifier"] for c in pc_sim.calls if c.target.endswith(".GetOpportunity"))
+    assert reads == Counter({"O1000002": 1, record["Id"]: 2})
+    assert app.store.db.execute("SELECT count(*) FROM refetch").fetchone()[0] == 0
+    assert app.store.db.execute("SELECT count(*) FROM deal_recheck").fetchone()[0] == 0
+
+
+def test_a_ten_secondly_429_waits_what_hubspot_says_or_up_to_its_window():
+    assert wait_after_429({"Retry-After": "3"}, 0) == 3
+    assert 0.8 <= wait_after_429({}, 0) <= 1.0
+    window = {"X-HubSpot-RateLimit-Interval-Milliseconds": "10000"}
+    for waits in range(8):  # 1, 2, 4, 8, then the ten-second window, less up to 20 % of jitter
+        ceiling = min(10, 2 ** waits)
+        assert 0.8 * ceiling <= wait_after_429(window, waits) <= ceiling
