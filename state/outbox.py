@@ -112,13 +112,15 @@ class Outbox:
         return found
 
     def failed(self, *, kinds: Sequence[str] = (), since: str | None = None) -> list[dict[str, Any]]:
-        """Rows with a failed half, of these kinds (all when empty), failed at or after `since` (their last update)."""
+        """Rows with a failed half, of these kinds (all when empty), failed at or after `since` (as their history
+        says; a row failed before the history was kept: its last update)."""
         where, params = [FAILED_ROW], []
         if kinds:
             where.append(f"kind IN ({','.join('?' * len(kinds))})")
             params.extend(kinds)
         if since is not None:
-            where.append("updated_at >= ?")
+            where.append("COALESCE((SELECT max(h.at) FROM outbox_history h WHERE h.event_key = outbox.event_key"
+                         " AND h.action = 'failed'), updated_at) >= ?")
             params.append(since)
         return self.rows(" AND ".join(where), params)
 
