@@ -46,6 +46,9 @@ class Settings:
     sweep_period: float = 3600.0
     run_time_budget: float = 600.0  # a cycle stops cleanly at a page boundary after this long
     http_timeout: float = 30.0
+    # An uncertain send (timeout, 5xx, dropped connection, crash) is looked up only this long after it left: HubSpot
+    # may still be processing a create the client gave up on. Default: http_timeout + SETTLE_MARGIN.
+    settle_time: float = 90.0
     retry_attempts: int = 5
     score_change_threshold: int = 10
     high_engagement_score: int = 80
@@ -80,6 +83,7 @@ ENV = {
     "sweep_period": "POLLER_SWEEP_PERIOD",
     "run_time_budget": "POLLER_RUN_TIME_BUDGET",
     "http_timeout": "POLLER_HTTP_TIMEOUT",
+    "settle_time": "POLLER_SETTLE_TIME",
     "retry_attempts": "POLLER_RETRY_ATTEMPTS",
     "score_change_threshold": "POLLER_SCORE_CHANGE_THRESHOLD",
     "high_engagement_score": "POLLER_HIGH_ENGAGEMENT_SCORE",
@@ -90,7 +94,8 @@ ENV = {
     "conflict_mapping": "POLLER_CONFLICT_MAPPING",
     "deal_currency": "POLLER_DEAL_CURRENCY",
 }
-DURATIONS = {"lookback", "sweep_period", "run_time_budget", "http_timeout"}
+DURATIONS = {"lookback", "sweep_period", "run_time_budget", "http_timeout", "settle_time"}
+SETTLE_MARGIN = 60.0  # seconds HubSpot may go on processing a request after the client's timeout
 TOKEN_FILE_ENV = "HUBSPOT_ACCESS_TOKEN_FILE"
 CATALOGS = ("AWS", "Sandbox")
 LOG_FORMATS = ("text", "json")
@@ -222,4 +227,6 @@ def load_settings(config_path: str | None = None, environ: dict[str, str] | None
     for key, raw in (overrides or {}).items():
         if raw is not None:
             values[key] = raw
+    if "settle_time" not in values and "http_timeout" in values:  # the default follows a changed timeout
+        values["settle_time"] = values["http_timeout"] + SETTLE_MARGIN
     return _validate(Settings(**values))

@@ -12,6 +12,7 @@ from typing import Any
 from poller.app import App
 from poller.core.timefmt import iso
 from poller.cursor import listing_since
+from poller.deal_recheck import recheck_deals
 from poller.errors import BudgetExhausted, FatalError
 from poller.ingest import RunTally, commit_page, fetch_details, ingest_listed_page
 from poller.invitations import poll_invitations
@@ -96,6 +97,7 @@ def read_partner_central(app: App, *, run_id: int, baseline: bool, tally: RunTal
         app.store.set_meta(BASELINE_PENDING, False)
     refetch(app, run_id=run_id, tally=tally, baseline=baseline)
     limits.check(lease)
+    recheck_deals(app, run_id=run_id, tally=tally, limits=limits, lease=lease)
     if not baseline:
         sweep(app, run_id=run_id, tally=tally, limits=limits, lease=lease, every=sweep_all)
 
@@ -152,6 +154,8 @@ def _phases(app: App, *, run_id: int, baseline: bool, tally: RunTally, limits: L
             outcome.delivered, outcome.parked = delivery.delivered, delivery.parked
             if delivery.deferred:
                 outcome.defer(delivery.deferred)
+        if app.hubspot is not None:  # pages went on without their deals: the run still says why (partial / failed)
+            app.hubspot.raise_if_unavailable()
     except BudgetExhausted as exc:
         outcome.defer(str(exc))
     except FatalError as exc:
@@ -189,6 +193,8 @@ def run_cycle(app: App, *, mode: str = "run", deliver: bool = True, lease_ttl: f
             log.info("first run on an empty database: recording a silent baseline (pending invitations notify)")
             app.store.set_meta(BASELINE_PENDING, True)
         limits = Limits(app, started, stop_requested=stop_requested)
+        if app.hubspot is not None:  # HubSpot is tried afresh, and its 429s are waited out within the time budget
+            app.hubspot.start_run(app.settings.run_time_budget)
         outcome = _phases(app, run_id=run_id, baseline=baseline, tally=tally, limits=limits, lease=lease,
                           deliver=deliver, sweep_all=sweep_all)
         fields = dict(status=outcome.status, finished_at=iso(app.clock()),

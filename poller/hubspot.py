@@ -14,14 +14,15 @@ from urllib3.util.retry import Retry
 
 from poller.config import Settings
 from poller.core.model import Deal
-from poller.errors import BudgetExhausted, FatalError, RateLimited, RetriableError
-from poller.hubspot_budget import HubSpotBudget
+from poller.errors import BudgetExhausted, FatalError, PollerError, RetriableError
+from poller.hubspot_budget import HubSpotBudget, wait_after_429
 from poller.pacing import RateGate
 from poller.retry import RetrySettings, call_with_retry
 from state import StateStore
 from state.budget import Budgets
 
 log = logging.getLogger(__name__)
+PATIENCE = 60.0  # seconds of 429s one call waits out when no run set a deadline (library use, checks)
 
 
 class UnknownOutcome(Exception):
@@ -38,6 +39,14 @@ class Refused(FatalError):
 
 class DailyLimitReached(BudgetExhausted):
     """HubSpot's daily limit for the portal is spent: stop delivering until it resets, and say so loudly."""
+
+
+class _Throttled(Exception):
+    """A ten-secondly 429: nothing was processed; wait as HubSpot's headers say, then send the same request again."""
+
+    def __init__(self, headers: Any):
+        super().__init__("HubSpot rate limit (429)")
+        self.headers = headers
 
 
 class Rejected(Exception):
@@ -74,8 +83,10 @@ class HubSpotPortal:
     def __init__(self, client: HubSpot, *, store: StateStore, budget: HubSpotBudget, retry: RetrySettings,
                  timeout: float, fallback_owner_id: str | None, deal_id_property: str | None,
                  conflict_mapping: tuple[tuple[str, str], ...] = (), deal_currency: str | None = None,
+                 settle_time: float = 90.0,
                  clock: Callable[[], dt.datetime], count_call: Callable[[int], None], search_gate: RateGate | None = None):
         self.store = store
+        self.settle_time = settle_time  # an uncertain send is looked up only this long after it left
         self.budget = budget
         self.retry = retry
         self.timeout = timeout
@@ -87,6 +98,10 @@ class HubSpotPortal:
         self.deal_currency = deal_currency  # the portal's company currency: a deal without its own code uses it
         self.clock = clock
         self.count_call = count_call
+        # The run's end on the budget's clock: 429s are waited out until then. Without a run, PATIENCE per call.
+        self.deadline: float | None = None
+        self.unavailable: PollerError | None = None  # HubSpot is out for the rest of this run, and why
+        self.key_property_rechecked: set[str] = set()  # parts whose refused poller_event_key was looked at this run
         self.search_gate = search_gate or RateGate(None)
         # Built once: every attribute access on the SDK builds a new ApiClient and connection pool.
         self.tasks = client.crm.objects.tasks
@@ -94,7 +109,7 @@ class HubSpotPortal:
         self.deals = client.crm.deals
         self.owners = client.crm.owners.owners_api
         self.properties = client.crm.properties.core_api
-        self.associations = client.crm.associations.v4.basic_api
+        self.associations_batch = client.crm.associations.v4.batch_api
         self.tasks_batch, self.notes_batch = self.tasks.batch_api, self.notes.batch_api
         self.tasks_search, self.notes_search = self.tasks.search_api, self.notes.search_api
         self.deals_batch, self.deals_search = self.deals.batch_api, self.deals.search_api
@@ -111,14 +126,32 @@ class HubSpotPortal:
         return cls(client, store=store, budget=budget, retry=retry, timeout=settings.http_timeout,
                    fallback_owner_id=settings.fallback_owner_id, deal_id_property=settings.deal_id_property,
                    conflict_mapping=settings.conflict_mapping, deal_currency=settings.deal_currency,
+                   settle_time=settings.settle_time,
                    clock=clock, count_call=count_call, search_gate=search_gate)
+
+    def start_run(self, seconds: float) -> None:
+        """A run begins with `seconds` of time budget: HubSpot is worth trying again, and 429s are waited out."""
+        self.deadline = self.budget.clock() + seconds
+        self.unavailable = None
+        self.key_property_rechecked.clear()
+
+    def _out(self, exc: PollerError) -> PollerError:
+        """HubSpot cannot be used for the rest of this run (daily limit, 429s past the budget, unreachable)."""
+        self.unavailable = exc
+        return exc
+
+    def raise_if_unavailable(self) -> None:
+        if self.unavailable is not None:
+            raise type(self.unavailable)(str(self.unavailable))
 
     # --- the one call path
     def call(self, fn: Callable[..., Any], *args: Any, write: bool = False, **kwargs: Any) -> tuple[Any, int, Any]:
         """Call an SDK `*_with_http_info` method; returns (data, status, headers).
 
-        Retried: 429 and refused connections (nothing was processed), and for reads also 5xx/timeouts.
-        For writes, a timeout, disconnect or 5xx raises UnknownOutcome: the caller reconciles before resending.
+        Retried: refused connections (nothing was processed), and for reads also 5xx/timeouts. A ten-secondly 429 is
+        waited out (Retry-After, else up to the rate-limit window) until the run's deadline; a daily one ends
+        HubSpot's part of the run. For writes, a timeout, disconnect or 5xx raises UnknownOutcome: the caller looks
+        the objects up (once they had time to settle) before resending.
         """
 
         searching = getattr(fn, "__name__", "").startswith("do_search")
@@ -146,7 +179,7 @@ class HubSpotPortal:
                     if _policy(exc.body) == "DAILY":  # retrying only burns calls until the portal's midnight
                         raise DailyLimitReached("HubSpot's daily API limit is reached (429 DAILY); delivery "
                                                 "resumes after midnight in the portal's time zone") from exc
-                    raise RateLimited("HubSpot rate limit (429)") from exc
+                    raise _Throttled(headers) from exc
                 if status >= 500 or status in (423, 477):
                     if write:
                         raise UnknownOutcome(f"HTTP {status}") from exc
@@ -157,12 +190,27 @@ class HubSpotPortal:
             self.budget.observe(headers)
             return data, status, headers
 
-        try:
-            return call_with_retry(self.retry, attempt)
-        except RateLimited as exc:
-            raise BudgetExhausted(f"{exc}: still limited after retries") from exc
-        except RetriableError as exc:
-            raise FatalError(f"{exc} (still failing after retries)") from exc
+        self.raise_if_unavailable()  # no call: the answer would be the same
+        waits = 0
+        give_up_at = self.deadline
+        while True:
+            try:
+                return call_with_retry(self.retry, attempt)
+            except _Throttled as exc:
+                # A ten-secondly 429 asks for seconds, not for the run to end: wait it out within the time budget.
+                pause, now = wait_after_429(exc.headers, waits), self.budget.clock()
+                give_up_at = give_up_at if give_up_at is not None else now + PATIENCE
+                if now + pause > give_up_at:
+                    raise self._out(BudgetExhausted(f"HubSpot rate limit (429): still limited after {waits + 1} "
+                                                    "tries, and the run's time budget is spent")) from exc
+                waits += 1
+                log.info("HubSpot rate limit (429); waiting %.1f s before the same request", pause)
+                self.budget.pause(pause)
+            except DailyLimitReached as exc:
+                self._out(exc)
+                raise
+            except RetriableError as exc:
+                raise self._out(FatalError(f"{exc} (still failing after retries)")) from exc
 
     # --- reads (poller.hubspot_deals)
     def read_deals(self, deal_ids: Sequence[str]) -> dict[str, Deal]:

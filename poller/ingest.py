@@ -22,7 +22,8 @@ from poller.core.review import canonical_review_status
 from poller.core.timefmt import iso
 from poller.core.wire import storable
 from poller.core.wording import clip
-from poller.errors import PollerError
+from poller.deal_recheck import without_deals
+from poller.errors import BudgetExhausted, FatalError, PollerError
 from state.records import StoredOpportunity
 
 log = logging.getLogger(__name__)
@@ -147,7 +148,12 @@ def derive_and_commit(app: App, fetched: Sequence[Fetched], *, run_id: int, base
     now_iso = iso(now)
     stored = stored if stored is not None else app.store.records.opportunities(
         [f.snapshot.opportunity_id for f in fetched])
-    snapshots, deals = read_deals(app, [f.snapshot for f in fetched])
+    deals_unread: str | None = None
+    try:
+        snapshots, deals = read_deals(app, [f.snapshot for f in fetched])
+    except (BudgetExhausted, FatalError) as exc:  # HubSpot busy or down: never read Partner Central twice for it
+        deals_unread, deals = str(exc), {}
+        fetched, snapshots = without_deals(app, fetched, stored, deals_unread, baseline=baseline)
     events: list[Event] = []
     writes: list[tuple[Snapshot, int, bool, dict[str, Any] | None, bool]] = []
     contexts: dict[str, Snapshot] = {}
@@ -178,6 +184,11 @@ def derive_and_commit(app: App, fetched: Sequence[Fetched], *, run_id: int, base
             if reconciled_after is not None:
                 app.store.records.save_reconciled(snapshot.opportunity_id, reconciled_after, now_iso)
             app.store.records.clear_refetch(snapshot.opportunity_id)
+        if deals_unread is not None:  # the deal-dependent steps catch up next cycle (poller.deal_recheck)
+            app.store.deal_rechecks.mark({s.opportunity_id: baseline or s.opportunity_id in silent_ids
+                                          for s in snapshots}, deals_unread, now_iso)
+        elif app.hubspot is not None:
+            app.store.deal_rechecks.clear([s.opportunity_id for s in snapshots])
         if app.hubspot is not None and deals:
             app.store.records.save_deals(deals.values(), now_iso)
         fresh = app.store.outbox.record_events(events, detected_at=now_iso, source=source, run_id=run_id)

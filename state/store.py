@@ -13,6 +13,7 @@ from sqlite_utils import Database
 
 from state.migrations import migrations
 from state.outbox import Outbox
+from state.rechecks import DealRechecks
 from state.records import Records
 from state.runs import Runs
 
@@ -25,6 +26,7 @@ class StateStore:
         self.records = Records(db)
         self.outbox = Outbox(db)
         self.runs = Runs(db)
+        self.deal_rechecks = DealRechecks(db)
 
     @contextlib.contextmanager
     def atomic(self) -> Iterator[StateStore]:
