@@ -40,12 +40,12 @@ PER_OPPORTUNITY = {
     "reassign": 0.002,
 }
 PER_THOUSAND = {"invitation": 3, "partner_invitation": 1, "quick_referral": 0.5}
-PER_DAY = {"tie": 1}
+PER_DAY = {"tie": 1, "late_arrival": 3}
 LEAVES_AFTER = dt.timedelta(days=0.4)  # × days: when Erin leaves the company (her HubSpot owner is archived)
 SCRIPTS = {**{name: getattr(scripts, name, None) or getattr(scripts_aws, name) for name in PER_OPPORTUNITY},
            "invitation": scripts_aws.invitation,
            "partner_invitation": lambda w: scripts_aws.invitation(w, sender="Northwind Cloud Partners"),
-           "quick_referral": scripts_aws.quick_referral, "tie": scripts.tie}
+           "quick_referral": scripts_aws.quick_referral, "tie": scripts.tie, "late_arrival": scripts.late_arrival}
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -219,3 +219,31 @@ def tie(world: World) -> Script | None:
         return
         yield  # pragma: no cover - one step
     return body()
+
+
+def late_arrival(world: World) -> Script | None:
+    """A change stamped before the newest record the last cycle listed (a lagging replica): the lookback exists for
+    exactly this. One record changes now; in the next gap another's review moves, stamped minutes before it."""
+    aspects = ("review", "conflict", "record")
+    now = world.clock.now()
+    first = pick(world, aspects, lambda o: o.review is not None and (o.modified is None or o.modified < now))
+    second = pick(world, aspects, lambda o: o.review == "In review" and (o.modified is None or
+                                                                       o.modified < now - dt.timedelta(minutes=15)))
+    if first is None or second is None:
+        for opp in filter(None, (first, second)):
+            for aspect in aspects:
+                opp.busy[aspect] = now
+        return None
+
+    def body() -> Script:
+        world.edit_pc(first, next_steps=f"Partner: stakeholder map updated ({world.rng.randint(1, 9999)})")
+        yield dt.timedelta(minutes=6)  # the next cycle has listed it: the cursor is at its LastModifiedDate
+        assert first.modified is not None
+        stamp = first.modified - dt.timedelta(minutes=world.rng.uniform(0.5, 10))
+        if second.modified is None or stamp > second.modified:
+            world.set_review(second, world.rng.choice(["Approved", "Action Required"]), modified=stamp)
+        free = world.clock.now() + DWELL
+        for opp in (first, second):
+            for aspect in aspects:
+                opp.busy[aspect] = free
+    return body()
