@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -62,7 +63,9 @@ def build_app(settings: Settings, *, pc_client: Any = None, hubspot: Any = None,
     app = App(settings=settings, store=store, rules=rules_from(settings), pc=None, hubspot=None,  # type: ignore[arg-type]
               clock=clock)
     app.pc = PartnerCentral(pc_client or make_client(timeout=settings.http_timeout), catalog=settings.catalog,
-                            gate=RateGate(settings.pc_requests_per_second if pacing else None), retry=retry,
+                            gate=RateGate(settings.pc_requests_per_second if pacing else None, clock=time.time,
+                                          shared=Budgets(store.db)),
+                            retry=retry,
                             count_call=lambda op: app.count_call(PC_HOST))
     if hubspot is None and settings.hubspot_configured:
         from poller.hubspot import HubSpotPortal

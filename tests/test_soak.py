@@ -17,17 +17,6 @@ from typing import Any
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-OPEN_ISSUES = (
-    "issues 7 and 8 are open; today the week breaks the invariants for their reasons only: opportunities first seen "
-    "after the baseline are not announced (missed submission_confirmed, review_approved, and the first AWS view's "
-    "seller, score and resources); a score, next best actions, program categories or ReviewStatus that vanish for a "
-    "read are announced again when they return, and so is a seller whose email is filled in (duplicated, spurious); "
-    "subjects are entity-escaped and an invitation can be due after it expires (wrong) (issue 7); a wrong-typed "
-    "record or an unparseable LastModifiedDate fails every cycle until it is fixed (issue 8: latency, and it hides "
-    "what the lookback is for). Rarely also 6 Partner Central reads in one second when a run starts right after "
-    "another ended (tests/test_soak_findings.py)")
-
-
 def start(seed: int, workdir: Path, *args: str, plant: str | None = None) -> subprocess.Popen[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("SOAK_")}
     if plant:
@@ -44,7 +33,6 @@ def finish(proc: subprocess.Popen[str]) -> dict[str, Any]:
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=True, reason=OPEN_ISSUES)
 def test_a_simulated_week_keeps_every_invariant(tmp_path):
     """0 missed, 0 duplicated, 0 wrong, 0 spurious, 0 budget overruns: on seed 1 and on a random seed."""
     seeds = [1, random.SystemRandom().randrange(2, 1_000_000)]

@@ -16,13 +16,9 @@ DEALS = "/crm/v3/objects/deals/batch/read"
 
 
 def late_commit(hub, path: str) -> None:  # noqa: ANN001
-    """THE place to switch: HubSpot stores the batch but the client never hears back (a timeout after the commit).
-
-    Today the simulator's `commit_then_drop` commits at once and drops the answer, so an immediate lookup finds
-    the objects. Issue 7's uncertain-send bullet needs the store to land only *after* the client has given up;
-    when branch `delivery` adds that fault to the HubSpot simulator, call it here instead.
-    """
-    hub.commit_then_drop(path)
+    """HubSpot stores the batch, but only after the client has given up (a timeout on a slow create): an immediate
+    lookup finds nothing, so a poller that does not wait for the create to settle sends it twice."""
+    hub.commit_late(path, delay=45.0)
 
 
 # Per simulated day, whatever the portfolio size.
