@@ -13,15 +13,21 @@ needs ~400 s for 1,000 notifications at 100 requests / 10 s, so by default it se
 
     python bench/bench_delivery.py                 # 1,000 notifications; naive 200, extrapolated
     python bench/bench_delivery.py --full          # naive on all 1,000 too (~7 minutes)
+
+It also prints what checking an uncertain batch costs: 100 tasks and 100 notes stored but unanswered (as after a
+crash), looked up once settled.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import logging
 import os
 import tempfile
 import time
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -48,8 +54,9 @@ class Figures:
         return self.notifications / self.wall if self.wall else float("inf")
 
 
-def run_poller(count: int, limit: int, workdir: Path) -> tuple[Figures, list[dict[str, Any]], Counter[str], float]:
-    """Seed `count` opportunities, record a baseline, change them all, and let one cycle deliver the notifications."""
+@contextlib.contextmanager
+def changed_portfolio(count: int, limit: int, db: Path) -> Iterator[tuple[Any, Any, Any]]:
+    """Both simulators, `count` opportunities with a recorded baseline, all then changed: (app, pc, hub)."""
     from poller.app import build_app
     from poller.config import load_settings
     from poller.cycle import run_cycle
@@ -60,13 +67,21 @@ def run_poller(count: int, limit: int, workdir: Path) -> tuple[Figures, list[dic
     with PartnerCentralSimulator() as pc, HubSpotSimulator(rate_limit=limit) as hub:
         os.environ["AWS_ENDPOINT_URL_PARTNERCENTRAL_SELLING"] = pc.url
         seed(pc, hub, count)
-        settings = load_settings(environ={"POLLER_DB": str(workdir / "poller.db"), "HUBSPOT_ACCESS_TOKEN": TOKEN,
+        settings = load_settings(environ={"POLLER_DB": str(db), "HUBSPOT_ACCESS_TOKEN": TOKEN,
                                           "HUBSPOT_BASE_URL": hub.url},
                                  overrides={"hubspot_requests_per_10s": limit, "fallback_owner_id": "190"})
         app = build_app(settings, pacing=False)  # Partner Central pacing off: this measures the HubSpot side
         run_cycle(app)  # the silent baseline (and the one-time poller_event_key property set-up)
         for n in range(count):
             pc.update_opportunity(opportunity_id(n), {"LifeCycle": {"ReviewStatus": "Action Required"}})
+        yield app, pc, hub
+
+
+def run_poller(count: int, limit: int, workdir: Path) -> tuple[Figures, list[dict[str, Any]], Counter[str], float]:
+    """Seed `count` opportunities, record a baseline, change them all, and let one cycle deliver the notifications."""
+    from poller.cycle import run_cycle
+
+    with changed_portfolio(count, limit, workdir / "poller.db") as (app, _pc, hub):
         hub.reset_calls()
         started = time.perf_counter()
         queued = run_cycle(app, deliver=False)  # poll, read the linked deals, plan, commit the outbox
@@ -81,6 +96,28 @@ def run_poller(count: int, limit: int, workdir: Path) -> tuple[Figures, list[dic
                           sum(1 for c in hub.calls if c.status == 429),
                           note=f"whole cycle incl. Partner Central reads {finished - started:.1f} s")
         return figures, rows, calls, delivering - started
+
+
+def check_uncertain(count: int, limit: int, workdir: Path) -> Counter[str]:
+    """A batch of `count` tasks and `count` notes HubSpot stored but whose answers were lost (as after a crash or a
+    timeout); once settled, the next delivery looks them up. Returns that check's HubSpot calls by endpoint."""
+    import datetime as dt
+
+    from poller.app import build_app
+    from poller.clock import utc_now
+    from poller.cycle import run_cycle
+
+    with changed_portfolio(count, limit, workdir / "uncertain.db") as (app, _pc, hub):
+        hub.commit_then_drop("/crm/v3/objects/tasks/batch/create")
+        hub.commit_then_drop("/crm/v3/objects/notes/batch/create")
+        run_cycle(app)  # both batches stored, both answers lost: every row `unknown`
+        settled = build_app(app.settings, pacing=False,
+                            clock=lambda: utc_now() + dt.timedelta(seconds=app.settings.settle_time))
+        hub.reset_calls()
+        settled.hubspot.deliver_outbox()
+        done = settled.store.db.execute("SELECT count(*) FROM outbox_status WHERE status = 'done'").fetchone()[0]
+        assert done == count and len(hub.tasks()) == count and len(hub.notes()) == count, done
+        return Counter(c.path for c in hub.calls)
 
 
 def naive_send(rows: list[dict[str, Any]], limit: int) -> Figures:
@@ -165,6 +202,7 @@ def main() -> None:
     parser.add_argument("--limit", type=int, default=100, help="HubSpot requests per rolling 10 s (default 100)")
     args = parser.parse_args()
     os.environ.update(AWS_ENV)
+    logging.basicConfig(level=logging.ERROR)  # the uncertain-batch check warns by design; keep the output to figures
     naive_count = args.count if args.full else min(args.naive_count, args.count)
 
     with tempfile.TemporaryDirectory(prefix="bench-delivery-") as workdir:
@@ -173,6 +211,8 @@ def main() -> None:
         print(f"naive: {naive_count:,} notifications under {args.limit} requests / 10 s "
               f"(~{4 * naive_count / args.limit * 10:.0f} s at best) …", flush=True)
         naive = naive_send(rows[:naive_count], args.limit)
+        print("checking an uncertain batch of 100 tasks + 100 notes …", flush=True)
+        check = check_uncertain(100, args.limit, Path(workdir))
 
     figures = [poller, naive]
     if naive_count < args.count:
@@ -183,6 +223,9 @@ def main() -> None:
     print("poller's HubSpot calls by endpoint: " + ", ".join(f"{p} {n}" for p, n in sorted(calls.items())))
     print(f"poller: planning the cycle (Partner Central reads, deal reads, outbox commit) took {queue_time:.1f} s; "
           f"wall time above is delivery only (first send → all recorded)")
+    print(f"checking an uncertain batch of 100 tasks + 100 notes (answers lost, as after a crash), once settled: "
+          f"{sum(check.values())} HubSpot calls, nothing sent twice ("
+          + ", ".join(f"{p} {n}" for p, n in sorted(check.items())) + ")")
     ratio = naive.per_notification / poller.per_notification
     print(f"calls per notification: poller {poller.per_notification:.3f} vs naive {naive.per_notification:.1f} "
           f"({ratio:,.0f}× fewer)")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import threading
+import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -18,6 +19,7 @@ from poller.pacing import RateGate
 from poller.partner_central import HOST as PC_HOST
 from poller.partner_central import PartnerCentral, make_client
 from poller.retry import RetrySettings
+from poller.stopping import interruptible
 from state import StateStore, open_store
 from state.budget import Budgets
 from state.lease import Lease
@@ -79,9 +81,11 @@ def build_app(settings: Settings, *, pc_client: Any = None, hubspot: Any = None,
     app = App(settings=settings, store=store, rules=rules_from(settings), pc=None, hubspot=None,  # type: ignore[arg-type]
               clock=clock)
     # Waits (pacing, back-off) end early on a stop signal: the next request then stops the run.
-    retry = dataclasses.replace(retry, sleep=app.stop.wait)
+    pause = interruptible(app.stop)
+    retry = dataclasses.replace(retry, sleep=pause)
     app.pc = PartnerCentral(pc_client or make_client(timeout=settings.http_timeout), catalog=settings.catalog,
-                            gate=RateGate(settings.pc_requests_per_second if pacing else None, sleep=app.stop.wait),
+                            gate=RateGate(settings.pc_requests_per_second if pacing else None, clock=time.time,
+                                          shared=Budgets(store.db), sleep=pause),
                             retry=retry,
                             count_call=lambda op: app.count_call(PC_HOST))
     if hubspot is None and settings.hubspot_configured:
@@ -90,6 +94,6 @@ def build_app(settings: Settings, *, pc_client: Any = None, hubspot: Any = None,
         hubspot = HubSpotPortal.from_settings(settings, store=store, retry=retry, clock=clock,
                                               count_call=lambda n=1: app.count_call("hubspot", n),
                                               search_gate=RateGate(SEARCHES_PER_SECOND if pacing else None,
-                                                                   sleep=app.stop.wait))
+                                                                   sleep=pause))
     app.hubspot = hubspot
     return app

@@ -32,6 +32,7 @@ from typing import Any
 from sqlite_utils import Database
 
 from poller.app import App
+from poller.core.carry import carry_forward
 from poller.core.diff import diff
 from poller.core.model import Event, Notification, Snapshot
 from poller.core.plan import plan
@@ -217,7 +218,8 @@ def _pairs(rows: Iterator[dict[str, Any]], window: Window) -> Iterator[tuple[Sna
     for _oid, group in itertools.groupby(rows, key=lambda r: r["opportunity_id"]):
         previous: Snapshot | None = None
         for row in group:
-            snapshot = Snapshot.from_dict(json.loads(row["snapshot"]))
+            # History written before "unknown is not a change" may hold a vanished value: replay it as a cycle would.
+            snapshot = carry_forward(previous, Snapshot.from_dict(json.loads(row["snapshot"])))
             if not row["baseline"] and window.since <= row["observed_at"] <= window.until:
                 yield previous, snapshot, row
             previous = snapshot
@@ -227,19 +229,14 @@ def _replay_one(app: App, old: Snapshot | None, new: Snapshot, row: dict[str, An
                 run_id: int, tally: RunTally) -> None:
     # What the run that recorded this snapshot raised for it. One transition yields at most one event per kind, so a
     # kind that run raised is already handled, even when context it had (a conflict with the deal) worded it
-    # differently; and a field that run reported as a conflict is not reported again as an update (DESIGN §3).
+    # differently.
     handled: set[str] = set()
-    conflict_fields: set[str] = set()
     if row["run_id"] is not None:
-        for kind, payload in app.store.db.execute(
-                "SELECT kind, payload FROM events WHERE subject_id = ? AND run_id = ?", [new.opportunity_id,
-                                                                                         row["run_id"]]):
-            handled.add(kind)
-            if kind == "conflict_detected":
-                conflict_fields.update(c.get("field") for c in json.loads(payload).get("changes") or [])
+        handled.update(kind for (kind,) in app.store.db.execute(
+            "SELECT kind FROM events WHERE subject_id = ? AND run_id = ?", [new.opportunity_id, row["run_id"]]))
     referral_notified = old is not None or app.store.records.referral_notified(new.title)
     events = diff(old, new, parse_iso(row["observed_at"]), rules=app.rules, aws_revision=row["aws_revision"],
-                  referral_notified=referral_notified, conflict_fields=frozenset(conflict_fields))
+                  referral_notified=referral_notified)
     tally.derived += len(events)
     candidates: list[Event] = [e for e in events if e.kind not in handled]
     now_iso = iso(now)

@@ -26,6 +26,7 @@ __all__ = ["DURATIONS", "ENV", "Settings", "load_settings", "parse_duration"]
 
 DEFAULT_CONFLICT_MAPPING = (("expected_spend", "amount"), ("target_close_date", "closedate"), ("title", "dealname"))
 PROPERTY_NAME = re.compile(r"^[a-z0-9_]*$")
+CURRENCY = re.compile(r"^[A-Z]{3}$")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -43,6 +44,9 @@ class Settings:
     sweep_period: float = 3600.0
     run_time_budget: float = 600.0  # a cycle stops cleanly at a page boundary after this long
     http_timeout: float = 30.0
+    # An uncertain send (timeout, 5xx, dropped connection, crash) is looked up only this long after it left: HubSpot
+    # may still be processing a create the client gave up on. Default: http_timeout + SETTLE_MARGIN.
+    settle_time: float = 90.0
     retry_attempts: int = 5
     score_change_threshold: int = 10
     high_engagement_score: int = 80
@@ -56,6 +60,8 @@ class Settings:
     retention: float = 180 * 86400.0  # `poller prune` (and the daemon, daily) deletes history older than this
     # Conflict detection: snapshot field → the deal property it is compared with ("" = don't compare that field).
     conflict_mapping: tuple[tuple[str, str], ...] = DEFAULT_CONFLICT_MAPPING
+    # The portal's company currency: a deal without deal_currency_code has its amount in it (ISO 4217).
+    deal_currency: str = "USD"
 
     @property
     def hubspot_configured(self) -> bool:
@@ -77,6 +83,7 @@ ENV = {
     "sweep_period": "POLLER_SWEEP_PERIOD",
     "run_time_budget": "POLLER_RUN_TIME_BUDGET",
     "http_timeout": "POLLER_HTTP_TIMEOUT",
+    "settle_time": "POLLER_SETTLE_TIME",
     "retry_attempts": "POLLER_RETRY_ATTEMPTS",
     "score_change_threshold": "POLLER_SCORE_CHANGE_THRESHOLD",
     "high_engagement_score": "POLLER_HIGH_ENGAGEMENT_SCORE",
@@ -85,11 +92,13 @@ ENV = {
     "partner_central_url": "POLLER_PARTNER_CENTRAL_URL",
     "log_format": "POLLER_LOG_FORMAT",
     "conflict_mapping": "POLLER_CONFLICT_MAPPING",
+    "deal_currency": "POLLER_DEAL_CURRENCY",
     "deliver": "POLLER_DELIVER",
     "retention": "POLLER_RETENTION",
 }
-DURATIONS = {"lookback", "sweep_period", "run_time_budget", "http_timeout", "retention"}
+DURATIONS = {"lookback", "sweep_period", "run_time_budget", "http_timeout", "settle_time", "retention"}
 assert DURATIONS <= set(BOUNDS)
+SETTLE_MARGIN = 60.0  # seconds HubSpot may go on processing a request after the client's timeout
 TOKEN_FILE_ENV = "HUBSPOT_ACCESS_TOKEN_FILE"
 CATALOGS = ("AWS", "Sandbox")
 LOG_FORMATS = ("text", "json")
@@ -128,6 +137,11 @@ def _coerce(name: str, raw: Any, kinds: tuple[str, ...], priorities: tuple[str, 
         return tuple(items)
     if name == "conflict_mapping":
         return _conflict_mapping(raw)
+    if name == "deal_currency":
+        code = str(raw).strip().upper()
+        if not CURRENCY.match(code):
+            raise ConfigError(f"{name}: {raw!r} is not an ISO 4217 currency code (examples: USD, EUR)")
+        return code
     if name in {"due_hours", "priority"}:
         if not isinstance(raw, dict):
             raise ConfigError(f"{name}: expected a table of event kind = value")
@@ -211,6 +225,8 @@ def load_settings(config_path: str | None = None, environ: dict[str, str] | None
     for key, raw in (overrides or {}).items():
         if raw is not None:
             values[key] = raw
+    if "settle_time" not in values and "http_timeout" in values:  # the default follows a changed timeout
+        values["settle_time"] = values["http_timeout"] + SETTLE_MARGIN
     # Known from here on, the secrets are masked in everything the process logs, prints or stores.
     redaction.register([values.get("hubspot_access_token"), env.get("AWS_SECRET_ACCESS_KEY"),
                         env.get("AWS_SESSION_TOKEN")])

@@ -20,6 +20,7 @@ BOUNDS = {
     "sweep_period": (0.0, 30 * DAY),
     "run_time_budget": (10.0, DAY),
     "http_timeout": (1.0, 5 * MINUTE),
+    "settle_time": (0.0, HOUR),
     "retention": (DAY, 3650 * DAY),
     "--every": (1.0, 7 * DAY),
     "--older-than": (0.0, 3650 * DAY),

@@ -10,9 +10,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from poller.app import App
-from poller.core.timefmt import iso, parse_iso
+from poller.core.timefmt import iso
+from poller.cursor import listing_since
+from poller.deal_recheck import recheck_deals
 from poller.errors import BudgetExhausted, FatalError
-from poller.ingest import RunTally, derive_and_commit, fetch_details, ingest_listed_page
+from poller.ingest import RunTally, commit_page, fetch_details, ingest_listed_page
 from poller.invitations import poll_invitations
 from poller.partner_central import HOST as PC_HOST
 from poller.sweep import sweep
@@ -63,13 +65,13 @@ class Limits:
 def poll_opportunities(app: App, *, run_id: int, baseline: bool, tally: RunTally, limits: Limits,
                        lease: Lease | None) -> None:
     """List opportunities modified since cursor − lookback, page by page; each page commits on its own."""
-    cursor = app.store.cursor(CURSOR)
-    since = None if cursor is None else iso(parse_iso(cursor) - dt.timedelta(seconds=app.settings.lookback))
+    listed_at = app.clock()  # the listing's request time: the cursor never passes it by more than the skew
+    since = listing_since(app, CURSOR, listed_at)
     # Records a baseline had to skip stay silent when the listing brings them back.
     silent = frozenset(oid for oid, was_baseline in app.store.records.refetch_queue() if was_baseline)
     for page in app.pc.list_opportunities(since):
         ingest_listed_page(app, page, run_id=run_id, baseline=baseline, source="cycle", tally=tally,
-                           cursor_name=CURSOR, silent_ids=silent)
+                           cursor_name=CURSOR, silent_ids=silent, listed_at=listed_at)
         limits.check(lease)
 
 
@@ -84,19 +86,20 @@ def refetch(app: App, *, run_id: int, tally: RunTally, baseline: bool = False) -
         stored = app.store.records.opportunities(ids)
         fetched = fetch_details(app, ids, stored, tally, baseline=silent)
         tally.changed += len(fetched)
-        derive_and_commit(app, fetched, run_id=run_id, baseline=silent, source="cycle", tally=tally, stored=stored)
+        commit_page(app, fetched, run_id=run_id, baseline=silent, source="cycle", tally=tally, stored=stored)
 
 
 def read_partner_central(app: App, *, run_id: int, baseline: bool, tally: RunTally, limits: Limits,
-                         lease: Lease | None) -> None:
-    """The budgeted reading phases: changed opportunities, records to read again, and the sweep."""
+                         lease: Lease | None, sweep_all: bool = False) -> None:
+    """The budgeted reading phases: changed opportunities, records to read again, and the sweep (all: --sweep)."""
     poll_opportunities(app, run_id=run_id, baseline=baseline, tally=tally, limits=limits, lease=lease)
     if baseline:
         app.store.set_meta(BASELINE_PENDING, False)
     refetch(app, run_id=run_id, tally=tally, baseline=baseline)
     limits.check(lease)
+    recheck_deals(app, run_id=run_id, tally=tally, limits=limits, lease=lease)
     if not baseline:
-        sweep(app, run_id=run_id, tally=tally, limits=limits, lease=lease)
+        sweep(app, run_id=run_id, tally=tally, limits=limits, lease=lease, every=sweep_all)
 
 
 @dataclass(slots=True)
@@ -116,28 +119,34 @@ class _Outcome:
 
     def fail(self, reason: str) -> None:
         log.error("cycle failed: %s", reason)
-        self.status, self.error = "failed", reason
+        self.status, self.error = "failed", "; ".join(filter(None, (self.error, reason)))
 
 
 def _bounded(outcome: _Outcome, limits: Limits, phase: Callable[[], None]) -> None:
-    """Run one reading phase; a spent budget ends it cleanly and the cycle goes on to the next phase."""
+    """Run one reading phase; a spent budget ends it cleanly, a failure fails the run, and either way the cycle goes
+    on to the next phase and to delivery: what is already queued must not wait for a phase that cannot read."""
     try:
         phase()
     except BudgetExhausted as exc:
         if limits.stop_requested():
             raise
         outcome.defer(str(exc))
+    except FatalError as exc:
+        outcome.fail(str(exc))
+    except Exception as exc:  # a bug or an unforeseen answer: the page's transaction rolled back; one line
+        log.debug("reading phase failure", exc_info=True)
+        outcome.fail(f"{type(exc).__name__}: {exc}")
 
 
 def _phases(app: App, *, run_id: int, baseline: bool, tally: RunTally, limits: Limits, lease: Lease,
-            deliver: bool) -> _Outcome:
+            deliver: bool, sweep_all: bool = False) -> _Outcome:
     """Read, then poll invitations and deliver; every way this can end becomes the outcome, never an exception."""
     outcome = _Outcome()
     try:
         # Reading is bounded, but what is queued still goes out and referrals (1 page) are still read:
-        # a long baseline or backlog must not starve delivery for many cycles.
+        # a long baseline or backlog, or a phase that fails, must not starve delivery.
         _bounded(outcome, limits, lambda: read_partner_central(app, run_id=run_id, baseline=baseline, tally=tally,
-                                                               limits=limits, lease=lease))
+                                                               limits=limits, lease=lease, sweep_all=sweep_all))
         _bounded(outcome, limits, lambda: poll_invitations(app, run_id=run_id, baseline=baseline, tally=tally,
                                                            limits=limits, lease=lease))
         if deliver and app.hubspot is not None:
@@ -145,6 +154,8 @@ def _phases(app: App, *, run_id: int, baseline: bool, tally: RunTally, limits: L
             outcome.delivered, outcome.parked = delivery.delivered, delivery.parked
             if delivery.deferred:
                 outcome.defer(delivery.deferred)
+        if app.hubspot is not None:  # pages went on without their deals: the run still says why (partial / failed)
+            app.hubspot.raise_if_unavailable()
     except BudgetExhausted as exc:
         outcome.defer(str(exc))
     except FatalError as exc:
@@ -156,8 +167,11 @@ def _phases(app: App, *, run_id: int, baseline: bool, tally: RunTally, limits: L
 
 
 def run_cycle(app: App, *, mode: str = "run", deliver: bool = True, lease_ttl: float | None = None,
-              stop_requested: Callable[[], bool] | None = None) -> RunResult:
-    """One complete, bounded cycle. Never raises for API trouble: the result carries the exit code."""
+              stop_requested: Callable[[], bool] | None = None, sweep_all: bool = False) -> RunResult:
+    """One complete, bounded cycle. Never raises for API trouble: the result carries the exit code.
+
+    `sweep_all` re-reads every open opportunity's AWS summary, not only those due (`poller run --sweep`).
+    """
     started = time.monotonic()
     now = app.clock()
     lease = Lease(app.store.db, ttl=takeover_grace(app.settings.http_timeout) if lease_ttl is None
@@ -181,13 +195,16 @@ def run_cycle(app: App, *, mode: str = "run", deliver: bool = True, lease_ttl: f
             log.info("first run on an empty database: recording a silent baseline (pending invitations notify)")
             app.store.set_meta(BASELINE_PENDING, True)
         limits = Limits(app, started, stop_requested=stop_requested)
+        if app.hubspot is not None:  # HubSpot is tried afresh, and its 429s are waited out within the time budget
+            app.hubspot.start_run(app.settings.run_time_budget)
         outcome = _phases(app, run_id=run_id, baseline=baseline, tally=tally, limits=limits, lease=lease,
-                          deliver=deliver)
+                          deliver=deliver, sweep_all=sweep_all)
         fields = dict(status=outcome.status, finished_at=iso(app.clock()),
                       duration_ms=int((time.monotonic() - started) * 1000), cursor_after=app.store.cursor(CURSOR),
                       pages=tally.pages, opportunities_changed=tally.changed, swept=tally.swept, events=tally.events,
                       delivered=outcome.delivered, parked=outcome.parked, deferred=outcome.deferred,
-                      skipped_ids=tally.skipped, api_calls=dict(app.api_calls), error=outcome.error)
+                      skipped_ids=tally.skipped, skipped_reasons=tally.skipped_reasons or None,
+                      api_calls=dict(app.api_calls), error=outcome.error)
         app.store.runs.update(run_id, **fields)  # closed before the lease goes, so the next run finds it finished
     finally:
         app.lease = None

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import html
 import json
 import re
 import sqlite3
@@ -186,7 +185,7 @@ def _received(store: Any, sims: Simulators) -> list[Received]:
         deals = task["associations"].get("deals") or []
         found.append(Received(cycle=runs.index(row["run_id"]) + 1, owner_id=owner_id, owner=name, email=email,
                               priority=props.get("hs_task_priority") or row["priority"], kind=row["kind"],
-                              subject=html.unescape(props.get("hs_task_subject") or ""),
+                              subject=props.get("hs_task_subject") or "",
                               due=iso(due)[:16].replace("T", " ") if due else "",
                               deal=deals[0] if deals else None, note=row["note_state"] == "done",
                               route=row["route_reason"] or ""))

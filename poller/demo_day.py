@@ -2,6 +2,7 @@
 
 Every change goes through the simulators' Python API, as the real systems would change: review decisions move
 LastModifiedDate; AWS-side summary changes (score, team, insights, AWS stage) do not, so only the sweep sees them.
+A deal created and submitted during the day is first seen by the next cycle, already Submitted.
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ from poller.simulators.portfolio import (
     person,
     referral_invitation,
 )
+
+NEW_CUSTOMER = "O'Neil & Sons"  # shown as written in the task subject: plain text, never "O&#x27;Neil &amp; Sons"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -127,6 +130,17 @@ def run_day(sims: Simulators, portfolio: list[PortfolioEntry], clock: ShiftedClo
     day.at(330, seller(e), f"fixes {e.opportunity_id} and resubmits it: Action Required → Submitted",
            "submission_confirmed", e.opportunity_id)
     pc.update_opportunity(e.opportunity_id, {"LifeCycle": {"ReviewStatus": "Submitted", "ReviewComments": None}})
+
+    n = len(portfolio) + 1
+    oid, did = opportunity_id(n), deal_id(n)
+    day.at(345, OWNERS[2][2], f"creates deal {did} for O'Neil & Sons in HubSpot and submits it to AWS as {oid}",
+           "submission_confirmed", oid)
+    record = opportunity_record(n, rng=random.Random(n), review_status="Submitted", stage="Prospect")
+    record["Customer"]["Account"]["CompanyName"] = NEW_CUSTOMER
+    pc.put_opportunity(record)  # just submitted: AWS has no view of it yet
+    hub.add_deal(did, dealname=record["Project"]["Title"], hubspot_owner_id=OWNERS[2][0],
+                 amount=record["Project"]["ExpectedCustomerSpend"][0]["Amount"],
+                 closedate=f"{record['LifeCycle']['TargetCloseDate']}T00:00:00Z")
 
     e = day.pick(approved_open, "a new AWS seller")
     team = pc.aws_summary(e.opportunity_id)["OpportunityTeam"]

@@ -14,14 +14,15 @@ from urllib3.util.retry import Retry
 
 from poller.config import Settings
 from poller.core.model import Deal
-from poller.errors import BudgetExhausted, FatalError, RateLimited, RetriableError
-from poller.hubspot_budget import HubSpotBudget
+from poller.errors import BudgetExhausted, FatalError, PollerError, RetriableError
+from poller.hubspot_budget import HubSpotBudget, wait_after_429
 from poller.pacing import RateGate
 from poller.retry import RetrySettings, call_with_retry
 from state import StateStore
 from state.budget import Budgets
 
 log = logging.getLogger(__name__)
+PATIENCE = 60.0  # seconds of 429s one call waits out when no run set a deadline (library use, checks)
 
 
 class UnknownOutcome(Exception):
@@ -38,6 +39,14 @@ class Refused(FatalError):
 
 class DailyLimitReached(BudgetExhausted):
     """HubSpot's daily limit for the portal is spent: stop delivering until it resets, and say so loudly."""
+
+
+class _Throttled(Exception):
+    """A ten-secondly 429: nothing was processed; wait as HubSpot's headers say, then send the same request again."""
+
+    def __init__(self, headers: Any):
+        super().__init__("HubSpot rate limit (429)")
+        self.headers = headers
 
 
 class Rejected(Exception):
@@ -73,9 +82,11 @@ class HubSpotPortal:
 
     def __init__(self, client: HubSpot, *, store: StateStore, budget: HubSpotBudget, retry: RetrySettings,
                  timeout: float, fallback_owner_id: str | None, deal_id_property: str | None,
-                 conflict_mapping: tuple[tuple[str, str], ...] = (),
+                 conflict_mapping: tuple[tuple[str, str], ...] = (), deal_currency: str | None = None,
+                 settle_time: float = 90.0,
                  clock: Callable[[], dt.datetime], count_call: Callable[[int], None], search_gate: RateGate | None = None):
         self.store = store
+        self.settle_time = settle_time  # an uncertain send is looked up only this long after it left
         self.budget = budget
         self.retry = retry
         self.timeout = timeout
@@ -84,8 +95,13 @@ class HubSpotPortal:
         self._deal_link_by_search: bool | None = None  # learnt on first use: is deal_id_property unique?
         # snapshot field → deal property read for it (conflicts compare them); unmapped fields read nothing
         self.deal_fields = {f: p for f, p in (conflict_mapping or Settings().conflict_mapping) if p}
+        self.deal_currency = deal_currency  # the portal's company currency: a deal without its own code uses it
         self.clock = clock
         self.count_call = count_call
+        # The run's end on the budget's clock: 429s are waited out until then. Without a run, PATIENCE per call.
+        self.deadline: float | None = None
+        self.unavailable: PollerError | None = None  # HubSpot is out for the rest of this run, and why
+        self.key_property_rechecked: set[str] = set()  # parts whose refused poller_event_key was looked at this run
         self.search_gate = search_gate or RateGate(None)
         # Built once: every attribute access on the SDK builds a new ApiClient and connection pool.
         self.tasks = client.crm.objects.tasks
@@ -93,7 +109,7 @@ class HubSpotPortal:
         self.deals = client.crm.deals
         self.owners = client.crm.owners.owners_api
         self.properties = client.crm.properties.core_api
-        self.associations = client.crm.associations.v4.basic_api
+        self.associations_batch = client.crm.associations.v4.batch_api
         self.tasks_batch, self.notes_batch = self.tasks.batch_api, self.notes.batch_api
         self.tasks_search, self.notes_search = self.tasks.search_api, self.notes.search_api
         self.deals_batch, self.deals_search = self.deals.batch_api, self.deals.search_api
@@ -109,15 +125,33 @@ class HubSpotPortal:
         budget = HubSpotBudget(Budgets(store.db), settings.hubspot_requests_per_10s)
         return cls(client, store=store, budget=budget, retry=retry, timeout=settings.http_timeout,
                    fallback_owner_id=settings.fallback_owner_id, deal_id_property=settings.deal_id_property,
-                   conflict_mapping=settings.conflict_mapping,
+                   conflict_mapping=settings.conflict_mapping, deal_currency=settings.deal_currency,
+                   settle_time=settings.settle_time,
                    clock=clock, count_call=count_call, search_gate=search_gate)
+
+    def start_run(self, seconds: float) -> None:
+        """A run begins with `seconds` of time budget: HubSpot is worth trying again, and 429s are waited out."""
+        self.deadline = self.budget.clock() + seconds
+        self.unavailable = None
+        self.key_property_rechecked.clear()
+
+    def _out(self, exc: PollerError) -> PollerError:
+        """HubSpot cannot be used for the rest of this run (daily limit, 429s past the budget, unreachable)."""
+        self.unavailable = exc
+        return exc
+
+    def raise_if_unavailable(self) -> None:
+        if self.unavailable is not None:
+            raise type(self.unavailable)(str(self.unavailable))
 
     # --- the one call path
     def call(self, fn: Callable[..., Any], *args: Any, write: bool = False, **kwargs: Any) -> tuple[Any, int, Any]:
         """Call an SDK `*_with_http_info` method; returns (data, status, headers).
 
-        Retried: 429 and refused connections (nothing was processed), and for reads also 5xx/timeouts.
-        For writes, a timeout, disconnect or 5xx raises UnknownOutcome: the caller reconciles before resending.
+        Retried: refused connections (nothing was processed), and for reads also 5xx/timeouts. A ten-secondly 429 is
+        waited out (Retry-After, else up to the rate-limit window) until the run's deadline; a daily one ends
+        HubSpot's part of the run. For writes, a timeout, disconnect or 5xx raises UnknownOutcome: the caller looks
+        the objects up (once they had time to settle) before resending.
         """
 
         searching = getattr(fn, "__name__", "").startswith("do_search")
@@ -145,7 +179,7 @@ class HubSpotPortal:
                     if _policy(exc.body) == "DAILY":  # retrying only burns calls until the portal's midnight
                         raise DailyLimitReached("HubSpot's daily API limit is reached (429 DAILY); delivery "
                                                 "resumes after midnight in the portal's time zone") from exc
-                    raise RateLimited("HubSpot rate limit (429)") from exc
+                    raise _Throttled(headers) from exc
                 if status >= 500 or status in (423, 477):
                     if write:
                         raise UnknownOutcome(f"HTTP {status}") from exc
@@ -156,90 +190,38 @@ class HubSpotPortal:
             self.budget.observe(headers)
             return data, status, headers
 
-        try:
-            return call_with_retry(self.retry, attempt)
-        except RateLimited as exc:
-            raise BudgetExhausted(f"{exc}: still limited after retries") from exc
-        except RetriableError as exc:
-            raise FatalError(f"{exc} (still failing after retries)") from exc
-
-    # --- reads
-    def read_deals(self, deal_ids: Sequence[str]) -> dict[str, Deal]:
-        """Deals by id, 100 per batch read; ids HubSpot does not know come back as Deal(exists=False)."""
-        from hubspot.crm.deals import BatchReadInputSimplePublicObjectId, SimplePublicObjectId
-
-        found: dict[str, Deal] = {}
-        ids = [d for d in dict.fromkeys(deal_ids) if d]
-        for start in range(0, len(ids), 100):
-            chunk = ids[start:start + 100]
-            body = BatchReadInputSimplePublicObjectId(inputs=[SimplePublicObjectId(id=i) for i in chunk],
-                                                      properties=["hubspot_owner_id", *self.deal_fields.values()],
-                                                      properties_with_history=[])
+        self.raise_if_unavailable()  # no call: the answer would be the same
+        waits = 0
+        give_up_at = self.deadline
+        while True:
             try:
-                data, _status, _headers = self.call(self.deals_batch.read_with_http_info, body, archived=False)
-            except Rejected as exc:
-                if exc.status != 404:
-                    raise FatalError(f"HubSpot deal read failed: {exc}") from exc
-                data = None
-            for obj in (data.results if data else []) or []:
-                found[str(obj.id)] = self._deal(obj)
-            for deal_id in chunk:
-                found.setdefault(deal_id, Deal(deal_id=deal_id, exists=False))
-        return found
+                return call_with_retry(self.retry, attempt)
+            except _Throttled as exc:
+                # A ten-secondly 429 asks for seconds, not for the run to end: wait it out within the time budget.
+                pause, now = wait_after_429(exc.headers, waits), self.budget.clock()
+                give_up_at = give_up_at if give_up_at is not None else now + PATIENCE
+                if now + pause > give_up_at:
+                    raise self._out(BudgetExhausted(f"HubSpot rate limit (429): still limited after {waits + 1} "
+                                                    "tries, and the run's time budget is spent")) from exc
+                waits += 1
+                log.info("HubSpot rate limit (429); waiting %.1f s before the same request", pause)
+                self.budget.pause(pause)
+            except DailyLimitReached as exc:
+                self._out(exc)
+                raise
+            except RetriableError as exc:
+                raise self._out(FatalError(f"{exc} (still failing after retries)")) from exc
+
+    # --- reads (poller.hubspot_deals)
+    def read_deals(self, deal_ids: Sequence[str]) -> dict[str, Deal]:
+        from poller.hubspot_deals import read_deals
+
+        return read_deals(self, deal_ids)
 
     def deals_by_opportunity(self, opportunity_ids: Sequence[str]) -> dict[str, Deal]:
-        """Deals whose `deal_id_property` holds one of these opportunity ids, by opportunity id (100 per call).
+        from poller.hubspot_deals import deals_by_opportunity
 
-        A unique property is read with batch read by idProperty (no index lag); otherwise by search (IN filter).
-        """
-        from hubspot.crm.deals import BatchReadInputSimplePublicObjectId, SimplePublicObjectId
-
-        prop = str(self.deal_id_property)
-        properties = ["hubspot_owner_id", prop, *self.deal_fields.values()]
-        found: dict[str, Deal] = {}
-        ids = [i for i in dict.fromkeys(opportunity_ids) if i]
-        for start in range(0, len(ids), 100):
-            chunk = ids[start:start + 100]
-            objects: list[Any] = []
-            if self._deal_link_by_search is not True:
-                body = BatchReadInputSimplePublicObjectId(inputs=[SimplePublicObjectId(id=i) for i in chunk],
-                                                          properties=properties, properties_with_history=[],
-                                                          id_property=prop)
-                try:
-                    data, _s, _h = self.call(self.deals_batch.read_with_http_info, body, archived=False)
-                    objects = list(data.results or [])
-                    self._deal_link_by_search = False
-                except Rejected as exc:
-                    if exc.status != 400:
-                        raise FatalError(f"HubSpot deal read by {prop} failed: {exc}") from exc
-                    log.info("deal property %s is not unique; linking deals by search instead", prop)
-                    self._deal_link_by_search = True
-            if self._deal_link_by_search:
-                objects = self._search_deals(prop, chunk, properties)
-            for obj in objects:
-                found.setdefault(str((obj.properties or {}).get(prop)), self._deal(obj))
-        return found
-
-    def _deal(self, obj: Any) -> Deal:
-        """An SDK deal object as our Deal: its owner and the values of the properties mapped for conflicts."""
-        props = obj.properties or {}
-        mapped = {field: props.get(name) for field, name in self.deal_fields.items()}
-        return Deal(deal_id=str(obj.id), owner_id=props.get("hubspot_owner_id") or None, dealname=mapped.get("title"),
-                    amount=mapped.get("expected_spend"), closedate=mapped.get("target_close_date"))
-
-    def _search_deals(self, prop: str, values: list[str], properties: list[str]) -> list[Any]:
-        from hubspot.crm.deals import Filter, FilterGroup, PublicObjectSearchRequest
-
-        objects: list[Any] = []
-        after = "0"
-        while after is not None:
-            request = PublicObjectSearchRequest(
-                filter_groups=[FilterGroup(filters=[Filter(property_name=prop, operator="IN", values=values)])],
-                properties=properties, limit=200, after=after)
-            data, _s, _h = self.call(self.deals_search.do_search_with_http_info, request)
-            objects.extend(data.results or [])
-            after = data.paging.next.after if data.paging and data.paging.next else None
-        return objects
+        return deals_by_opportunity(self, opportunity_ids)
 
     def active_owners(self) -> dict[str, dict[str, Any]]:
         """Active (not archived, with a user) owners by id, from /crm/v3/owners; cached in SQLite for 10 minutes."""
@@ -280,6 +262,7 @@ class HubSpotPortal:
 
 
 def _refused(exc: Exception) -> bool:
+
     """A refused connection means the request never reached HubSpot, so it is safe to resend."""
     seen: BaseException | None = exc
     for _ in range(8):  # walk MaxRetryError.reason → NewConnectionError → ConnectionRefusedError

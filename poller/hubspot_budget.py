@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import math
+import random
 import time
 from collections.abc import Callable, Mapping
 
@@ -65,11 +66,27 @@ class HubSpotBudget:
                          remaining, self.clock())
         self._save(bucket)
 
+    def pause(self, seconds: float) -> None:
+        """Wait on the budget's own clock (the one the tests move instead of sleeping)."""
+        self.sleep(seconds)
+
     def rate_limited(self) -> None:
         """After a 429: nothing left in this window."""
         bucket = self._bucket()
         self._save(Bucket(capacity=bucket.capacity, refill_per_second=bucket.refill_per_second, tokens=0.0,
                           updated_at=self.clock()))
+
+
+def wait_after_429(headers: Mapping[str, str] | None, waits: int) -> float:
+    """Seconds a ten-secondly 429 asks for: its Retry-After when HubSpot sends one; else 1 s doubling per wait
+    up to the rate-limit window (X-HubSpot-RateLimit-Interval-Milliseconds, 10 s), jittered so jobs sharing a
+    portal do not come back in step."""
+    retry_after = _number((headers or {}).get("Retry-After"))
+    if retry_after is not None and retry_after >= 0:
+        return retry_after
+    interval = _number((headers or {}).get("X-HubSpot-RateLimit-Interval-Milliseconds"))
+    window = interval / 1000 if interval else WINDOW
+    return min(window, 2.0 ** waits) * random.uniform(0.8, 1.0)
 
 
 def _number(value: str | None) -> float | None:

@@ -6,6 +6,10 @@ import datetime as dt
 import logging
 from typing import TYPE_CHECKING, Any
 
+from hubspot.crm.associations.v4 import (
+    BatchInputPublicFetchAssociationsBatchRequest,
+    PublicFetchAssociationsBatchRequest,
+)
 from hubspot.crm.objects.tasks import (
     AssociationSpec,
     BatchInputSimplePublicObjectBatchInputForCreate,
@@ -34,7 +38,8 @@ BODY_PROPERTY = {"task": "hs_task_body", "note": "hs_note_body"}
 GROUP = {"task": "taskinformation", "note": "noteinformation"}
 REMINDER_DELAY = dt.timedelta(minutes=5)
 REMINDER_MIN_LEAD = dt.timedelta(minutes=1)  # a row delivered after its due time (an outage) still rings
-SEARCH_SETTLE_SECONDS = 60.0
+SEARCH_INDEX_LAG = 60.0  # seconds before a stored object shows up in search (HubSpot: "a few moments")
+ASSOCIATION_READ_MAX = 1_000  # ids per v4 associations batch read (HubSpot's limit since 2025-02)
 
 
 def _ms(moment: dt.datetime) -> str:
@@ -100,6 +105,36 @@ def ensure_key_property(portal: HubSpotPortal) -> dict[str, str]:
     return modes
 
 
+def names_key_property(text: str | None) -> bool:
+    """Whether a refusal is about poller_event_key itself (PROPERTY_DOESNT_EXIST, a bad value for it, …)."""
+    return KEY_PROPERTY in (text or "")
+
+
+def key_property_refused(portal: HubSpotPortal, part: str, modes: dict[str, str]) -> str:
+    """HubSpot refused the key property on a part: an admin deleted or changed it. Look again: recreate it when it
+    is gone and the portal allows it, else carry the key as the body's Ref: token from now on. Updates `modes`.
+
+    A property that still exists but is refused, or one refused again after this run recreated it (HubSpot keeps
+    an archived property's name), goes to the body, so this never loops.
+    """
+    try:
+        gone = part not in portal.key_property_rechecked and not _key_property_exists(portal, OBJECT_TYPE[part])
+    except Refused as exc:  # 403: the definitions cannot be read either; the body needs no permission
+        if exc.status != 403:
+            raise
+        gone = False
+    portal.key_property_rechecked.add(part)
+    if gone:
+        log.warning("the %s property %s is gone (deleted in HubSpot?); creating it again", OBJECT_TYPE[part],
+                    KEY_PROPERTY)
+    mode = _create_key_property(portal, part) if gone else "body"
+    modes[part] = mode
+    portal.store.set_meta("event_key_storage", modes)
+    log.warning("%ss now carry the event key %s", part,
+                "in the recreated property" if mode == "property" else "as a Ref: token in the body")
+    return mode
+
+
 def _create_key_property(portal: HubSpotPortal, part: str) -> str:
     """Create poller_event_key on tasks or notes; 'property' once it exists, 'body' when the portal will not have it."""
     object_type = OBJECT_TYPE[part]
@@ -145,30 +180,17 @@ def _group_of_body(portal: HubSpotPortal, part: str) -> str | None:
 
 
 def find_by_keys(portal: HubSpotPortal, part: str, rows: list[dict[str, Any]],
-                 modes: dict[str, str]) -> tuple[dict[str, str], list[str]]:
-    """Find objects already created for these rows. Returns ({key: object id}, keys that could be checked).
+                 modes: dict[str, str]) -> dict[str, str]:
+    """Find the objects already created for these rows (all settled): {event key: object id}.
 
-    Rows on a deal are checked through the deal's associations (no index lag); the others by search, once their
-    send is older than the search index lag.
+    Rows on a deal are looked for among their deals' associations (no index lag); the others by search.
     """
-    from poller.delivery import settled
-
-    found: dict[str, str] = {}
-    checked: list[str] = []
-    by_deal: dict[str, list[str]] = {}
-    for row in rows:
-        if row["deal_id"]:
-            by_deal.setdefault(row["deal_id"], []).append(row["event_key"])
-    for deal_id, keys in by_deal.items():
-        found.update(_find_on_deal(portal, part, deal_id, set(keys)))
-        checked.extend(keys)
-    now = portal.clock()
-    loose = [r for r in rows if not r["deal_id"] and settled(r, now, SEARCH_SETTLE_SECONDS)]
+    on_deals = [r for r in rows if r["deal_id"]]
+    found = _find_on_deals(portal, part, on_deals) if on_deals else {}
+    loose = [r for r in rows if not r["deal_id"]]
     for start in range(0, len(loose), 50):
-        chunk = loose[start:start + 50]
-        found.update(_search(portal, part, chunk, modes))
-        checked.extend(r["event_key"] for r in chunk)
-    return found, checked
+        found.update(_search(portal, part, loose[start:start + 50], modes))
+    return found
 
 
 def _key_of(part: str, properties: dict[str, Any], candidates: set[str]) -> str | None:
@@ -179,26 +201,33 @@ def _key_of(part: str, properties: dict[str, Any], candidates: set[str]) -> str 
     return next((k for k in candidates if k in body), None)
 
 
-def _find_on_deal(portal: HubSpotPortal, part: str, deal_id: str, keys: set[str]) -> dict[str, str]:
-    object_ids: list[str] = []
-    after = None
-    while True:
-        try:
-            data, _s, _h = portal.call(portal.associations.get_page_with_http_info, "deals", deal_id,
-                                       OBJECT_TYPE[part], limit=500, **({"after": after} if after else {}))
-        except Rejected as exc:
-            if exc.status == 404:
-                return {}
-            raise
-        object_ids.extend(str(r.to_object_id) for r in data.results or [])
-        after = data.paging.next.after if data.paging and data.paging.next else None
-        if not after:
-            break
+def _find_on_deals(portal: HubSpotPortal, part: str, rows: list[dict[str, Any]]) -> dict[str, str]:
+    """A handful of calls for a whole batch: the deals' links in v4 batch reads (≤1,000 deals each), then the linked
+    objects we have not recorded yet, 100 per batch read, newest first, until every key is found."""
+    deal_ids = sorted({str(r["deal_id"]) for r in rows})
+    keys = {r["event_key"] for r in rows}
+    candidates: list[str] = []
+    todo: list[tuple[str, str | None]] = [(deal_id, None) for deal_id in deal_ids]
+    while todo:
+        chunk, todo = todo[:ASSOCIATION_READ_MAX], todo[ASSOCIATION_READ_MAX:]
+        body = BatchInputPublicFetchAssociationsBatchRequest(
+            inputs=[PublicFetchAssociationsBatchRequest(id=deal_id, after=after) for deal_id, after in chunk])
+        data, _s, _h = portal.call(portal.associations_batch.get_page_with_http_info, "deals", OBJECT_TYPE[part], body)
+        # A deal with no such links (or gone) comes back as a per-id error: nothing of ours is on it.
+        for result in data.results or []:
+            candidates.extend(str(link.to_object_id) for link in result.to or [])
+            after = result.paging.next.after if result.paging and result.paging.next else None
+            if after:
+                todo.append((str(result._from.id), after))
+    known = _recorded_ids(portal, part, deal_ids)
+    fresh = sorted((i for i in dict.fromkeys(candidates) if i not in known), key=_newest_first)
     api = portal.tasks_batch if part == "task" else portal.notes_batch
     found: dict[str, str] = {}
-    for start in range(0, len(object_ids), 100):
+    for start in range(0, len(fresh), 100):
+        if found.keys() >= keys:
+            break
         body = BatchReadInputSimplePublicObjectId(
-            inputs=[SimplePublicObjectId(id=i) for i in object_ids[start:start + 100]],
+            inputs=[SimplePublicObjectId(id=i) for i in fresh[start:start + 100]],
             properties=[KEY_PROPERTY, BODY_PROPERTY[part]], properties_with_history=[])
         data, _s, _h = portal.call(api.read_with_http_info, body, archived=False)
         for obj in data.results or []:
@@ -206,6 +235,22 @@ def _find_on_deal(portal: HubSpotPortal, part: str, deal_id: str, keys: set[str]
             if key:
                 found[key] = str(obj.id)
     return found
+
+
+def _recorded_ids(portal: HubSpotPortal, part: str, deal_ids: list[str]) -> set[str]:
+    """Objects the outbox already holds for these deals: other rows' deliveries, never a candidate."""
+    known: set[str] = set()
+    for start in range(0, len(deal_ids), 500):
+        chunk = deal_ids[start:start + 500]
+        marks = ",".join("?" * len(chunk))
+        known.update(r[0] for r in portal.store.db.execute(
+            f"SELECT {part}_id FROM outbox WHERE deal_id IN ({marks}) AND {part}_id IS NOT NULL", chunk))
+    return known
+
+
+def _newest_first(object_id: str) -> tuple[int, int]:
+    # HubSpot's ids grow over time, so what an uncertain send created is among the highest.
+    return (0, -int(object_id)) if object_id.isdigit() else (1, 0)
 
 
 def _search(portal: HubSpotPortal, part: str, rows: list[dict[str, Any]], modes: dict[str, str]) -> dict[str, str]:

@@ -4,24 +4,31 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import hashlib
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from poller.app import App
+from poller.core.carry import carry_forward
 from poller.core.conflicts import detect_conflicts
+from poller.core.cursor import high_water as high_water_of
 from poller.core.diff import diff
 from poller.core.errors import MalformedRecord
 from poller.core.model import AwsView, Deal, Event, Notification, Snapshot
-from poller.core.normalize import listed_version, snapshot_from
+from poller.core.normalize import listed_version, reread_id, snapshot_from
 from poller.core.plan import plan
 from poller.core.review import canonical_review_status
 from poller.core.timefmt import iso
+from poller.core.wire import storable
+from poller.core.wording import clip
+from poller.deal_recheck import without_deals
+from poller.errors import BudgetExhausted, FatalError, PollerError, StopRequested
 from state.records import StoredOpportunity
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
+REASON_CAP = 300  # a reason quotes at most a clipped value, but an exception's text can be anything
 
 
 @dataclass(slots=True, kw_only=True)
@@ -34,27 +41,27 @@ class RunTally:
     events: int = 0  # new events (keys not seen before)
     derived: int = 0  # every event derived, new or already known (backfill reports both)
     skipped: list[str] = field(default_factory=list)
+    skipped_reasons: dict[str, str] = field(default_factory=dict)  # id → why, for the run row
     read: set[str] = field(default_factory=set)  # ids whose details this run already tried to read
     notifications: list[Notification] = field(default_factory=list)
 
-    def skip(self, record_id: str, reason: str) -> None:
-        log.warning("skipped malformed record %s: %s (it will be read again next cycle)", record_id, reason)
+    def skip(self, record_id: str, reason: str, label: str = "malformed") -> str:
+        """Name a skipped record in the log and the run row; returns the reason as stored (clean, clipped)."""
+        reason = clip(storable(reason), REASON_CAP)
+        log.warning("skipped %s record %s: %s (it will be read again next cycle)", label, record_id, reason)
         if record_id not in self.skipped:
             self.skipped.append(record_id)
+        self.skipped_reasons[record_id] = f"{label}: {reason}"
+        return self.skipped_reasons[record_id]
+
+    def skip_error(self, exc: MalformedRecord, record_id: str | None = None) -> str:
+        return self.skip(record_id or exc.record_id, exc.reason, exc.label)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Fetched:
     snapshot: Snapshot
     aws_read: bool  # whether GetAwsOpportunitySummary was called (the sweep clock restarts only then)
-
-
-def sweep_due(opportunity_id: str, read_at: dt.datetime, period: float) -> str:
-    """Next sweep time: read time + period × [0.5, 1.5), spread by id so the load stays even; 0 = every cycle."""
-    if period <= 0:
-        return iso(read_at)
-    spread = int(hashlib.sha256(opportunity_id.encode()).hexdigest()[:8], 16) / 0xFFFFFFFF
-    return iso(read_at + dt.timedelta(seconds=period * (0.5 + spread)))
 
 
 def kept_aws_view(old: StoredOpportunity | None, view: AwsView | None, opportunity_id: str) -> AwsView | None:
@@ -70,7 +77,7 @@ def kept_aws_view(old: StoredOpportunity | None, view: AwsView | None, opportuni
 
 def fetch_details(app: App, ids: Sequence[str], stored: dict[str, StoredOpportunity], tally: RunTally, *,
                   baseline: bool = False) -> list[Fetched]:
-    """GetOpportunity + GetAwsOpportunitySummary per id; broken or vanished records are skipped and queued."""
+    """GetOpportunity + GetAwsOpportunitySummary per id; broken, incomplete or vanished records are skipped and queued."""
     fetched: list[Fetched] = []
     now = iso(app.clock())
     for opportunity_id in ids:
@@ -87,15 +94,27 @@ def fetch_details(app: App, ids: Sequence[str], stored: dict[str, StoredOpportun
             # Before submission AWS has no view yet: skip the call unless we already had one.
             need_summary = status != "pendingsubmission" or (old is not None and old.snapshot.aws is not None)
             summary = app.pc.get_aws_summary(opportunity_id) if need_summary else None
-            snapshot = snapshot_from(opportunity, summary, catalog=app.settings.catalog)
+            snapshot = normalized(opportunity_id, snapshot_from, opportunity, summary, catalog=app.settings.catalog)
             view = kept_aws_view(old, snapshot.aws, opportunity_id)
             if view is not snapshot.aws:
                 snapshot = dataclasses.replace(snapshot, aws=view)
             fetched.append(Fetched(snapshot=snapshot, aws_read=need_summary))
-        except MalformedRecord as exc:
-            tally.skip(opportunity_id, exc.reason)
-            app.store.records.mark_refetch(opportunity_id, exc.reason, now, baseline=baseline)
+        except MalformedRecord as exc:  # incomplete ones too: the stored snapshot keeps the last known values
+            app.store.records.mark_refetch(opportunity_id, tally.skip_error(exc, opportunity_id), now,
+                                           baseline=baseline)
     return fetched
+
+
+def normalized(record_id: str, build: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """build(*args, **kwargs), a normalization, where anything one record's values make it raise is that record's
+    problem: MalformedRecord, so the record is skipped and named rather than failing the cycle."""
+    try:
+        return build(*args, **kwargs)
+    except MalformedRecord:
+        raise
+    except Exception as exc:  # a value the answer check let through but normalization cannot take
+        log.debug("normalizing %s failed", record_id, exc_info=True)
+        raise MalformedRecord(record_id, f"cannot be normalized ({type(exc).__name__}: {exc})") from exc
 
 
 def read_deals(app: App, snapshots: Sequence[Snapshot]) -> tuple[list[Snapshot], dict[str, Deal]]:
@@ -129,37 +148,49 @@ def derive_and_commit(app: App, fetched: Sequence[Fetched], *, run_id: int, base
     now_iso = iso(now)
     stored = stored if stored is not None else app.store.records.opportunities(
         [f.snapshot.opportunity_id for f in fetched])
-    snapshots, deals = read_deals(app, [f.snapshot for f in fetched])
+    deals_unread: str | None = None
+    try:
+        snapshots, deals = read_deals(app, [f.snapshot for f in fetched])
+    except StopRequested:
+        raise  # a signal: the page is dropped whole and read again next time
+    except (BudgetExhausted, FatalError) as exc:  # HubSpot busy or down: never read Partner Central twice for it
+        deals_unread, deals = str(exc), {}
+        fetched, snapshots = without_deals(app, fetched, stored, deals_unread, baseline=baseline)
     events: list[Event] = []
-    writes: list[tuple[Snapshot, int, bool, dict[str, Any] | None]] = []
-    for item, new in zip(fetched, snapshots, strict=True):
-        old = stored.get(new.opportunity_id)
+    writes: list[tuple[Snapshot, int, bool, dict[str, Any] | None, bool]] = []
+    contexts: dict[str, Snapshot] = {}
+    for item, read in zip(fetched, snapshots, strict=True):
+        old = stored.get(read.opportunity_id)
+        new = carry_forward(old.snapshot if old else None, read)  # unknown is not a change (DESIGN §10)
+        contexts[new.opportunity_id] = new
         revision = 0 if old is None else old.aws_revision + (old.snapshot.aws_fingerprint != new.aws_fingerprint)
         reconciled_after = None
-        conflict_fields: frozenset[str] = frozenset()
         conflict_events: tuple[Event, ...] = ()
         deal = deals.get(new.deal_id) if new.deal_id else None
         if deal is not None and app.hubspot is not None:
             claims = tuple(o for o in app.store.records.deal_claims(deal.deal_id) if o != new.opportunity_id)
             result = detect_conflicts(new, deal, app.store.records.reconciled(new.opportunity_id), now,
                                       rules=app.rules, claimed_by=claims)
-            reconciled_after, conflict_fields, conflict_events = result.reconciled, result.fields, result.events
+            reconciled_after, conflict_events = result.reconciled, result.events
         referral_notified = old is not None or app.store.records.referral_notified(new.title)
         silent = baseline or new.opportunity_id in silent_ids
         events.extend(diff(old.snapshot if old else None, new, now, rules=app.rules, aws_revision=revision,
-                           referral_notified=referral_notified, baseline=silent, conflict_fields=conflict_fields))
+                           referral_notified=referral_notified, baseline=silent))
         if not silent:
             events.extend(conflict_events)
-        writes.append((new, revision, item.aws_read, reconciled_after))
-    contexts = {s.opportunity_id: s for s in snapshots}
+        writes.append((new, revision, item.aws_read, reconciled_after, silent))
     with app.store.atomic():
-        for snapshot, revision, aws_read, reconciled_after in writes:
-            app.store.records.save_snapshot(
-                snapshot, aws_revision=revision, observed_at=now_iso, run_id=run_id, baseline=baseline,
-                aws_read=aws_read, sweep_due_at=sweep_due(snapshot.opportunity_id, now, app.settings.sweep_period))
+        for snapshot, revision, aws_read, reconciled_after, silent in writes:
+            app.store.records.save_snapshot(snapshot, aws_revision=revision, observed_at=now_iso, run_id=run_id,
+                                            baseline=silent, aws_read=aws_read)
             if reconciled_after is not None:
                 app.store.records.save_reconciled(snapshot.opportunity_id, reconciled_after, now_iso)
             app.store.records.clear_refetch(snapshot.opportunity_id)
+        if deals_unread is not None:  # the deal-dependent steps catch up next cycle (poller.deal_recheck)
+            app.store.deal_rechecks.mark({s.opportunity_id: baseline or s.opportunity_id in silent_ids
+                                          for s in snapshots}, deals_unread, now_iso)
+        elif app.hubspot is not None:
+            app.store.deal_rechecks.clear([s.opportunity_id for s in snapshots])
         if app.hubspot is not None and deals:
             app.store.records.save_deals(deals.values(), now_iso)
         fresh = app.store.outbox.record_events(events, detected_at=now_iso, source=source, run_id=run_id)
@@ -174,20 +205,59 @@ def derive_and_commit(app: App, fetched: Sequence[Fetched], *, run_id: int, base
     return new_events
 
 
+def commit_page(app: App, fetched: Sequence[Fetched], *, tally: RunTally, baseline: bool,
+                cursor: tuple[str, str] | None = None, **derive: Any) -> None:
+    """derive_and_commit one page; when the page cannot be stored, store its records one by one and skip the ones
+    that cannot be, so one bad record never holds back the others (or the cursor) for good.
+
+    When every record of a page fails alike, the trouble is not in the records: the page's error is raised.
+    """
+    try:
+        derive_and_commit(app, fetched, tally=tally, baseline=baseline, cursor=cursor, **derive)
+        return
+    except PollerError:
+        raise  # budgets, HubSpot: not about one record
+    except Exception as page_error:
+        if not fetched:
+            raise
+        log.warning("a page of %d records could not be stored (%s: %s); storing them one by one",
+                    len(fetched), type(page_error).__name__, page_error)
+        failed: list[tuple[str, Exception]] = []
+        for item in fetched:
+            try:
+                derive_and_commit(app, [item], tally=tally, baseline=baseline, **derive)
+            except PollerError:
+                raise
+            except Exception as exc:
+                failed.append((item.snapshot.opportunity_id, exc))
+        if len(failed) == len(fetched) > 1:
+            raise page_error from None
+    now = iso(app.clock())
+    for opportunity_id, exc in failed:
+        reason = tally.skip(opportunity_id, f"cannot be stored ({type(exc).__name__}: {exc})")
+        app.store.records.mark_refetch(opportunity_id, reason, now, baseline=baseline)
+    if cursor is not None:  # what was stored and skipped is safe (the refetch table has the rest): move on
+        derive_and_commit(app, [], tally=tally, baseline=baseline, cursor=cursor, **derive)
+
+
 def ingest_listed_page(app: App, page: Sequence[dict[str, Any]], *, run_id: int, baseline: bool, source: str,
                        tally: RunTally, cursor_name: str | None, since: str | None = None, until: str | None = None,
-                       silent_ids: frozenset[str] = frozenset()) -> None:
-    """One ListOpportunities page: read what changed, commit it, and move `cursor_name` to the page's high water."""
+                       silent_ids: frozenset[str] = frozenset(), listed_at: dt.datetime | None = None) -> None:
+    """One ListOpportunities page: read what changed, commit it, and move `cursor_name` to the page's high water.
+
+    The high water never passes `listed_at` (the listing's request time) plus the clock skew: a record dated in the
+    future is read like any other, but it cannot carry the cursor past changes still to come.
+    """
     tally.pages += 1
     listed: dict[str, str] = {}
     for item in page:
         try:
             oid, last_modified = listed_version(item)
         except MalformedRecord as exc:
-            tally.skip(exc.record_id, exc.reason)
-            if isinstance(item.get("Id"), str) and item["Id"].strip():
-                # the cursor moves past it, so only the refetch table brings it back (GetOpportunity by id)
-                app.store.records.mark_refetch(item["Id"].strip(), exc.reason, iso(app.clock()), baseline=baseline)
+            reason = tally.skip_error(exc)
+            reread = reread_id(item)
+            if reread:  # the cursor moves past it, so only the refetch table brings it back (GetOpportunity by id)
+                app.store.records.mark_refetch(reread, reason, iso(app.clock()), baseline=baseline)
             continue
         if (since is None or last_modified >= since) and (until is None or last_modified <= until):
             listed[oid] = last_modified
@@ -197,6 +267,10 @@ def ingest_listed_page(app: App, page: Sequence[dict[str, Any]], *, run_id: int,
     stored = app.store.records.opportunities(changed)
     fetched = fetch_details(app, changed, stored, tally, baseline=baseline)
     tally.changed += len(fetched)
-    high_water = max(listed.values(), default=None)
-    derive_and_commit(app, fetched, run_id=run_id, baseline=baseline, source=source, tally=tally, stored=stored,
-                      cursor=(cursor_name, high_water) if cursor_name and high_water else None, silent_ids=silent_ids)
+    high_water, future = high_water_of(listed, listed_at or app.clock())
+    for oid in future:
+        if oid in changed:
+            log.warning("opportunity %s is dated in the future (LastModifiedDate %s); read, but the cursor stays "
+                        "at %s", oid, listed[oid], high_water)
+    commit_page(app, fetched, run_id=run_id, baseline=baseline, source=source, tally=tally, stored=stored,
+                cursor=(cursor_name, high_water) if cursor_name and high_water else None, silent_ids=silent_ids)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from poller.app import App
 from poller.core.errors import MalformedRecord
@@ -12,7 +12,8 @@ from poller.core.model import Invitation
 from poller.core.normalize import invitation_from
 from poller.core.plan import plan
 from poller.core.timefmt import iso
-from poller.ingest import RunTally
+from poller.core.wire import text, unreadable
+from poller.ingest import RunTally, normalized
 from state.lease import Lease
 
 if TYPE_CHECKING:
@@ -31,38 +32,50 @@ def poll_invitations(app: App, *, run_id: int, baseline: bool, tally: RunTally, 
     the run's budget is spent, and the next cycle walks on past the pages it already knows.
     """
     walk_all = bool(app.store.meta(UNFINISHED))
+    skipped = False  # a skipped invitation is read again by walking every page next cycle (it has no refetch)
     for page in app.pc.list_invitations():
-        ids = [item.get("Id") for item in page if item.get("Id")]
+        ids = [iid for item in page if (iid := text(item.get("Id"))) and unreadable(item) is None]
         known = app.store.records.invitations(ids)
         fresh: list[tuple[Invitation | None, Invitation]] = []
         for item in page:
-            iid = item.get("Id")
-            if not iid:
-                tally.skip("(invitation without Id)", "no Id")
-                continue
-            old = known.get(iid)
-            if old is not None and old.status == item.get("Status"):
-                continue
             try:
-                pending = str(item.get("Status") or "").strip().upper() == "PENDING"
-                detail = app.pc.get_invitation(iid) if old is None and pending else None
-                new = invitation_from(item, detail, catalog=app.settings.catalog)
+                new = _read(app, item, known)
             except MalformedRecord as exc:
-                tally.skip(iid, exc.reason)
+                tally.skip_error(exc)
+                skipped = True
                 continue
-            if old is not None:  # keep the details we read when it was new
-                new = Invitation.from_dict({**old.to_dict(), "status": new.status})
-            fresh.append((old, new))
+            if new is not None:
+                fresh.append(new)
         if fresh:
             _commit(app, fresh, run_id=run_id, baseline=baseline, tally=tally)
-        elif not walk_all:
+        elif not walk_all and not skipped:
             break  # the list is newest first: a page with nothing new means the rest is known too
         if not walk_all:  # until the listing ends, so a stop here can't hide older pages
             app.store.set_meta(UNFINISHED, True)
             walk_all = True
         limits.check(lease)
     if walk_all:  # an idle cycle (one page, nothing new) writes nothing
-        app.store.set_meta(UNFINISHED, False)
+        app.store.set_meta(UNFINISHED, skipped)
+
+
+def _read(app: App, item: dict[str, Any], known: dict[str, Invitation]) -> tuple[Invitation | None, Invitation] | None:
+    """(stored, new) for an invitation that is new or changed status, None for a known one; MalformedRecord names
+    one that cannot be read (the listing item, its detail, or its values)."""
+    broken = unreadable(item)
+    if broken is not None:
+        raise MalformedRecord(broken.name, broken.reason)
+    iid = text(item.get("Id"))
+    if iid is None:
+        raise MalformedRecord("(invitation without Id)", "no Id")
+    old = known.get(iid)
+    if old is not None and old.status == item.get("Status"):
+        return None
+    pending = str(item.get("Status") or "").strip().upper() == "PENDING"
+    detail = app.pc.get_invitation(iid) if old is None and pending else None
+    new = normalized(iid, invitation_from, item, detail, catalog=app.settings.catalog)
+    if old is not None:  # keep the details we read when it was new
+        new = Invitation.from_dict({**old.to_dict(), "status": new.status})
+    return old, new
 
 
 def _commit(app: App, fresh: list[tuple[Invitation | None, Invitation]], *, run_id: int, baseline: bool,

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import re
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import boto3
 import botocore.session
-import botocore.utils
 from botocore.config import Config
 from botocore.exceptions import (
     BotoCoreError,
@@ -22,9 +22,11 @@ from botocore.exceptions import (
 )
 from botocore.parsers import ResponseParserError
 
-from poller.core.timefmt import parse_utc_wire
+from poller.core.timefmt import parse_iso, parse_utc_wire
+from poller.core.wire import UNREADABLE, UnreadableItem
 from poller.errors import BudgetExhausted, FatalError, MalformedRecord, RateLimited, RetriableError
 from poller.pacing import RateGate
+from poller.partner_central_answers import SET_ASIDE, AnswerCheck
 from poller.retry import RetrySettings, call_with_retry
 
 log = logging.getLogger(__name__)
@@ -35,20 +37,26 @@ THROTTLING_CODES = {"ThrottlingException", "TooManyRequestsException", "429"}
 RETRIABLE_CODES = THROTTLING_CODES | {"InternalServerException", "ServiceUnavailable", "RequestTimeout",
                                       "500", "502", "503", "504"}
 GONE_CODES = {"ResourceNotFoundException", "AccessDeniedException"}
+_EPOCH_TEXT = re.compile(r"-?[0-9]+(\.[0-9]+)?")
 
 
 def parse_timestamp(value: Any) -> dt.datetime:
-    """A response timestamp as aware UTC: the service's own UTC forms the fast way (botocore's dateutil parser
-    dominates large listings); anything else (other offsets, epoch numbers) by botocore's parser, then to UTC."""
+    """A response timestamp as aware UTC. The model's format is ISO 8601: the service's own UTC forms the fast way
+    (botocore's dateutil parser dominates large listings), other ISO forms, and epoch seconds (a number, or its
+    digits as text) as botocore reads them; nothing else.
+
+    botocore's own parser would also take free text such as "March" or "5 pm" as a date relative to today.
+    """
     if isinstance(value, str):
-        try:
-            fast = parse_utc_wire(value)
-        except ValueError:  # the right shape but not a date (month 13): botocore says what is wrong
-            fast = None
+        fast = parse_utc_wire(value)
         if fast is not None:
             return fast
-    moment = botocore.utils.parse_timestamp(value)
-    return moment.astimezone(dt.UTC) if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+        if _EPOCH_TEXT.fullmatch(value):
+            return dt.datetime.fromtimestamp(float(value), dt.UTC)
+        return parse_iso(value)
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return dt.datetime.fromtimestamp(value, dt.UTC)
+    raise TypeError(f"not a timestamp: {type(value).__name__}")
 
 
 def make_client(*, timeout: float) -> Any:
@@ -69,6 +77,8 @@ class PartnerCentral:
         self.gate = gate
         self.retry = retry
         self.count_call = count_call
+        if hasattr(client, "meta"):  # every answer is checked against the model before botocore parses it
+            AnswerCheck(parse_timestamp).register(client)
 
     def _call(self, operation: str, **params: Any) -> dict[str, Any]:
         method = getattr(self.client, _snake(operation))
@@ -92,7 +102,9 @@ class PartnerCentral:
                 raise FatalError("Partner Central: no AWS credentials found (boto3 credential chain)") from exc
             except BotoCoreError as exc:
                 raise FatalError(f"Partner Central {operation}: {exc}") from exc
-            except (ResponseParserError, ValueError) as exc:  # e.g. a timestamp nobody can read: same answer again
+            except (ResponseParserError, ValueError, TypeError, AttributeError, OverflowError) as exc:
+                # An answer that does not fit the model (AnswerCheck names the member): the same answer would come
+                # again, so it is not retried. The other types are botocore's own parser failing, as a last resort.
                 raise _Refused(operation, "UnparseableResponse", " ".join(str(exc).split())) from exc
             response.pop("ResponseMetadata", None)
             return response
@@ -128,7 +140,8 @@ class PartnerCentral:
                 response = self._call(operation, **params, **({"NextToken": token} if token else {}))
             except _Refused as exc:
                 raise FatalError(str(exc)) from exc
-            yield list(response.get(key) or [])
+            # Items the answer check set aside come along as markers, so the caller names each one.
+            yield [*(response.get(key) or []), *(_marker(operation, u) for u in response.get(SET_ASIDE) or [])]
             token = response.get("NextToken") or None
             if token is None:
                 return
@@ -138,11 +151,12 @@ class PartnerCentral:
 
     def get_opportunity(self, opportunity_id: str) -> dict[str, Any] | None:
         """The full opportunity, or None when it is gone or no longer visible to us."""
-        return self._get("GetOpportunity", Identifier=opportunity_id)
+        return _for(opportunity_id, "Id", self._get("GetOpportunity", Identifier=opportunity_id))
 
     def get_aws_summary(self, opportunity_id: str) -> dict[str, Any] | None:
         """AWS's view of the opportunity, or None before submission ("no AWS view yet" is not an error)."""
-        return self._get("GetAwsOpportunitySummary", RelatedOpportunityIdentifier=opportunity_id)
+        return _for(opportunity_id, "RelatedOpportunityId",
+                    self._get("GetAwsOpportunitySummary", RelatedOpportunityIdentifier=opportunity_id))
 
     def get_invitation(self, invitation_id: str) -> dict[str, Any] | None:
         return self._get("GetEngagementInvitation", Identifier=invitation_id)
@@ -163,6 +177,19 @@ class _Refused(Exception):
     def __init__(self, operation: str, code: str, message: str):
         super().__init__(f"Partner Central {operation}: {code}: {message}")
         self.code = code
+
+
+def _for(asked: str, field: str, answer: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The answer, if it is about the record asked for: one naming another id is malformed (skipped, read again)."""
+    named = answer.get(field) if isinstance(answer, dict) else None
+    if named not in (None, "") and (not isinstance(named, str) or named.strip() != asked):
+        raise MalformedRecord(asked, f"the answer is for {field} {named!r}, not {asked!r}")
+    return answer
+
+
+def _marker(operation: str, item: dict[str, Any]) -> dict[str, Any]:
+    reason = f"{operation} item: {item['Reason']}"
+    return {UNREADABLE: UnreadableItem(record_id=item["Id"], name=item["Name"], reason=reason)}
 
 
 def _snake(name: str) -> str:

@@ -17,6 +17,7 @@ DAILY = dt.timedelta(hours=23)  # a little under a day, so a daily schedule neve
 # Open outbox rows: anything not delivered yet, including `failed` (an operator may still retry it).
 OPEN = "SELECT {column} FROM outbox_status WHERE status != 'done' AND {column} IS NOT NULL"
 
+DELIVERED = "updated_at < ? AND event_key NOT IN (" + OPEN.format(column="event_key") + ")"
 # What is deleted, in order (children before parents): (name shown, table, condition). `?` is the cutoff.
 RULES: tuple[tuple[str, str, str], ...] = (
     # Every snapshot observed before the cutoff, except each opportunity's newest one before it: that one is the
@@ -24,8 +25,9 @@ RULES: tuple[tuple[str, str, str], ...] = (
     ("snapshots", "snapshot_history",
      "observed_at < ? AND id NOT IN (SELECT max(id) FROM snapshot_history WHERE observed_at < ?1 "
      "GROUP BY opportunity_id)"),
-    ("delivered notifications", "outbox",
-     "updated_at < ? AND event_key NOT IN (" + OPEN.format(column="event_key") + ")"),
+    ("delivered notifications' history", "outbox_history", "event_key IN (SELECT event_key FROM outbox WHERE "
+     + DELIVERED + ")"),
+    ("delivered notifications", "outbox", DELIVERED),
     ("events", "events",
      "detected_at < ? AND key NOT IN (SELECT event_key FROM outbox)"),
     ("finished invitations", "invitations",

@@ -6,12 +6,31 @@ import contextlib
 import logging
 import signal
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from types import FrameType
 
 log = logging.getLogger(__name__)
 # SIGTERM: docker stop, ECS, systemd, kill. SIGINT: Ctrl-C. SIGHUP: the terminal went away (or a supervisor's stop).
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
+CHECK_EVERY = 0.5  # seconds: how soon a wait notices a stop request
+
+
+def interruptible(stop: threading.Event) -> Callable[[float], None]:
+    """A sleep for pacing and back-off that ends early once `stop` is set (within CHECK_EVERY seconds).
+
+    It sleeps with time.sleep, looked up at each call, in short steps: whoever replaces time.sleep (a test's
+    virtual clock) still sees every second of it.
+    """
+
+    def pause(seconds: float) -> None:
+        remaining = seconds
+        while remaining > 0 and not stop.is_set():
+            step = min(remaining, CHECK_EVERY)
+            time.sleep(step)
+            remaining -= step
+
+    return pause
 
 
 @contextlib.contextmanager

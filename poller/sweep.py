@@ -9,7 +9,7 @@ from poller.app import App
 from poller.core.errors import MalformedRecord
 from poller.core.normalize import aws_view_from
 from poller.core.timefmt import iso
-from poller.ingest import Fetched, RunTally, derive_and_commit, kept_aws_view
+from poller.ingest import Fetched, RunTally, commit_page, kept_aws_view, normalized
 from state.lease import Lease
 
 if TYPE_CHECKING:
@@ -19,9 +19,16 @@ PAGE = 100
 MAX_PER_CYCLE = 100_000
 
 
-def sweep(app: App, *, run_id: int, tally: RunTally, limits: Limits, lease: Lease | None) -> None:
-    """AWS-side changes (score, team, insights) need not move LastModifiedDate, so they are caught here."""
-    due = app.store.records.due_for_sweep(iso(app.clock()), MAX_PER_CYCLE)  # fixed at the start: each id once
+def sweep(app: App, *, run_id: int, tally: RunTally, limits: Limits, lease: Lease | None,
+          every: bool = False) -> None:
+    """AWS-side changes (score, team, insights) need not move LastModifiedDate, so they are caught here.
+
+    What is due follows from each last AWS read and the sweep period in force now; `every` reads every open
+    opportunity's AWS summary (`poller run --sweep`). Either way, within the run's budgets, page by page.
+    """
+    # Fixed at the start, so each id is read once; what this run has just read is not read again.
+    due = [oid for oid in app.store.records.due_for_sweep(app.clock(), app.settings.sweep_period, MAX_PER_CYCLE,
+                                                          every=every) if oid not in tally.read]
     for start in range(0, len(due), PAGE):
         page = due[start:start + PAGE]
         stored = app.store.records.opportunities(page)
@@ -29,12 +36,15 @@ def sweep(app: App, *, run_id: int, tally: RunTally, limits: Limits, lease: Leas
         for opportunity_id in page:
             old = stored[opportunity_id]
             try:
-                view = aws_view_from(app.pc.get_aws_summary(opportunity_id), opportunity_id)
+                summary = app.pc.get_aws_summary(opportunity_id)
+                view = normalized(opportunity_id, aws_view_from, summary, opportunity_id)
             except MalformedRecord as exc:
-                tally.skip(opportunity_id, exc.reason)
-                view = old.snapshot.aws  # keep the old view; the sweep clock restarts so one bad record can't stall it
+                # The stored view stays; the refetch table reads the whole record again next cycle.
+                reason = tally.skip_error(exc, opportunity_id)
+                app.store.records.mark_refetch(opportunity_id, reason, iso(app.clock()))
+                continue
             view = kept_aws_view(old, view, opportunity_id)
             fetched.append(Fetched(snapshot=dataclasses.replace(old.snapshot, aws=view), aws_read=True))
         tally.swept += len(fetched)
-        derive_and_commit(app, fetched, run_id=run_id, baseline=False, source="sweep", tally=tally, stored=stored)
+        commit_page(app, fetched, run_id=run_id, baseline=False, source="sweep", tally=tally, stored=stored)
         limits.check(lease)

@@ -27,6 +27,16 @@ class Budgets:
             "INSERT OR REPLACE INTO budget (name, capacity, refill_per_second, tokens, updated_at) VALUES (?, ?, ?, ?, ?)",
             [name, bucket.capacity, bucket.refill_per_second, bucket.tokens, bucket.updated_at])
 
+    def next_slot(self, name: str) -> float | None:
+        """When the next paced call may leave (epoch seconds), as the last run to call reserved it."""
+        row = self.db.execute("SELECT updated_at FROM budget WHERE name = ?", [name]).fetchone()
+        return float(row[0]) if row else None
+
+    def reserve_slot(self, name: str, slot: float) -> None:
+        # A pace is a bucket of one token: no burst, refilled at the rate; updated_at holds the next free slot.
+        self.db.execute("INSERT OR REPLACE INTO budget (name, capacity, refill_per_second, tokens, updated_at) "
+                        "VALUES (?, 1, 0, 0, ?)", [name, slot])
+
     def count_call(self, host: str, now: dt.datetime, calls: int = 1) -> None:
         self.db.execute(
             "INSERT INTO api_calls_hourly (hour, host, calls) VALUES (?, ?, ?) "

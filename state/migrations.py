@@ -293,3 +293,61 @@ def m005_unroutable_note(db: Database) -> None:
         FROM outbox_status WHERE status != 'done' ORDER BY created_at;
         """
     )
+
+
+@migrations()
+def m006_skipped_reasons(db: Database) -> None:
+    # Why each record of a run was skipped (malformed, incomplete, an unreadable listing item): JSON {id: reason}.
+    db.executescript(
+        """
+        ALTER TABLE runs ADD COLUMN skipped_reasons TEXT;
+        DROP VIEW last_runs;
+        CREATE VIEW last_runs AS
+        SELECT id, mode, status, started_at, duration_ms, pages, opportunities_changed, swept, events, delivered,
+               parked, cursor_before, cursor_after, api_calls, deferred, skipped_ids, skipped_reasons, error
+        FROM runs ORDER BY id DESC LIMIT 50;
+        """
+    )
+
+
+@migrations()
+def m007_deal_recheck_and_outbox_history(db: Database) -> None:
+    # deal_recheck: opportunities committed while HubSpot could not be read (429s past the run's budget, its daily
+    # limit, an outage); their deal-dependent steps (conflicts, the deal link) run next cycle, with no Partner
+    # Central read again. outbox_history: what happened to a row beyond its states (operator retries, re-routes,
+    # giving up), shown by `poller state outbox` and in an opportunity's timeline.
+    db.executescript(
+        """
+        CREATE TABLE deal_recheck (
+            opportunity_id TEXT PRIMARY KEY,
+            reason TEXT NOT NULL,
+            marked_at TEXT NOT NULL,
+            baseline INTEGER NOT NULL DEFAULT 0    -- marked during the silent baseline: stays silent
+        );
+
+        CREATE TABLE outbox_history (
+            id INTEGER PRIMARY KEY,
+            event_key TEXT NOT NULL REFERENCES outbox (event_key),
+            at TEXT NOT NULL,
+            action TEXT NOT NULL,                 -- retried | rerouted | failed
+            detail TEXT
+        );
+        CREATE INDEX outbox_history_key ON outbox_history (event_key, id);
+
+        DROP VIEW opportunity_timeline;
+        CREATE VIEW opportunity_timeline AS
+        SELECT opportunity_id AS subject_id, observed_at AS at, 'snapshot' AS entry,
+               'last_modified ' || last_modified || CASE WHEN baseline THEN ' (baseline)' ELSE '' END AS detail
+        FROM snapshot_history
+        UNION ALL
+        SELECT subject_id, detected_at, 'event', kind || ' ' || priority || ' ' || key FROM events
+        UNION ALL
+        SELECT subject_id, updated_at, 'delivery',
+               'task ' || task_state || COALESCE(' #' || task_id, '') || ', note ' || note_state
+               || COALESCE(' #' || note_id, '') || COALESCE(' → owner ' || owner_id, '')
+        FROM outbox
+        UNION ALL
+        SELECT o.subject_id, h.at, 'outbox', h.action || ' ' || h.event_key || COALESCE(': ' || h.detail, '')
+        FROM outbox_history h JOIN outbox o USING (event_key);
+        """
+    )

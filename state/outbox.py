@@ -15,6 +15,7 @@ from poller.redaction import redact
 # States of each half (task, note) of an outbox row.
 PENDING, SENDING, DONE, FAILED, UNKNOWN, UNROUTABLE, NONE = (
     "pending", "sending", "done", "failed", "unknown", "unroutable", "none")
+FAILED_ROW = "(task_state = 'failed' OR note_state = 'failed')"
 
 
 class Outbox:
@@ -96,6 +97,50 @@ class Outbox:
                 " updated_at = ? WHERE event_key = ?",
                 [state, (object_ids or {}).get(key), error, state, error and redact(error), int(count_attempt), state, now,
                  now, key])
+
+    # --- history: what happened to a row beyond its states (operator retries, re-routes, giving up)
+    def note(self, key: str, action: str, detail: str | None, now: str) -> None:
+        self.db.execute("INSERT INTO outbox_history (event_key, at, action, detail) VALUES (?, ?, ?, ?)",
+                        [key, now, action, detail])
+
+    def history(self, keys: Sequence[str]) -> dict[str, list[dict[str, Any]]]:
+        found: dict[str, list[dict[str, Any]]] = {}
+        for start in range(0, len(keys), 500):
+            chunk = list(keys[start:start + 500])
+            marks = ",".join("?" * len(chunk))
+            for row in self.db.query(f"SELECT event_key, at, action, detail FROM outbox_history "
+                                     f"WHERE event_key IN ({marks}) ORDER BY id", chunk):
+                found.setdefault(row.pop("event_key"), []).append(row)
+        return found
+
+    def failed(self, *, kinds: Sequence[str] = (), since: str | None = None) -> list[dict[str, Any]]:
+        """Rows with a failed half, of these kinds (all when empty), failed at or after `since` (as their history
+        says; a row failed before the history was kept: its last update)."""
+        where, params = [FAILED_ROW], []
+        if kinds:
+            where.append(f"kind IN ({','.join('?' * len(kinds))})")
+            params.extend(kinds)
+        if since is not None:
+            where.append("COALESCE((SELECT max(h.at) FROM outbox_history h WHERE h.event_key = outbox.event_key"
+                         " AND h.action = 'failed'), updated_at) >= ?")
+            params.append(since)
+        return self.rows(" AND ".join(where), params)
+
+    def retry_failed(self, keys: Sequence[str], now: str, by: str) -> int:
+        """Put the failed halves of these rows back to `pending` with a fresh attempt count; record it per row."""
+        rows = [row for start in range(0, len(keys), 500) for row in self.rows(
+            f"event_key IN ({','.join('?' * len(keys[start:start + 500]))}) AND {FAILED_ROW}", keys[start:start + 500])]
+        for row in rows:
+            halves = [part for part in ("task", "note") if row[f"{part}_state"] == FAILED]
+            self.db.execute(
+                "UPDATE outbox SET task_state = CASE WHEN task_state = ? THEN ? ELSE task_state END,"
+                " note_state = CASE WHEN note_state = ? THEN ? ELSE note_state END,"
+                " attempts = 0, updated_at = ? WHERE event_key = ?",
+                [FAILED, PENDING, FAILED, PENDING, now, row["event_key"]])
+            self.note(row["event_key"], "retried", f"{' and '.join(halves)} back to pending {by} "
+                                                   f"(after {row['attempts']} attempts: {row['last_error'] or '-'})",
+                      now)
+        return len(rows)
 
     def counts(self) -> dict[str, int]:
         return {row["status"]: row["n"] for row in

@@ -8,13 +8,15 @@ from typing import Any
 
 from sqlite_utils import Database
 
+from state.outbox import Outbox
+
 OUTBOX_STATUSES = ("pending", "sending", "done", "failed", "unknown", "unroutable")
 
 
 def runs(db: Database, limit: int = 20) -> list[dict[str, Any]]:
     rows = list(db.query("SELECT * FROM last_runs LIMIT ?", [limit]))
     for row in rows:
-        for key in ("api_calls", "skipped_ids"):
+        for key in ("api_calls", "skipped_ids", "skipped_reasons"):
             if row.get(key):
                 row[key] = json.loads(row[key])
     return rows
@@ -24,9 +26,14 @@ def outbox(db: Database, status: str | None = None, limit: int = 200) -> list[di
     columns = ("event_key, kind, subject_id, deal_id, owner_id, priority, due_at, status, task_state, task_id, "
                "note_state, note_id, attempts, route_reason, last_error, subject, created_at, updated_at")
     if status is None:
-        return list(db.query(f"SELECT {columns} FROM outbox_status ORDER BY created_at DESC LIMIT ?", [limit]))
-    return list(db.query(f"SELECT {columns} FROM outbox_status WHERE status = ? ORDER BY created_at LIMIT ?",
-                         [status, limit]))
+        rows = list(db.query(f"SELECT {columns} FROM outbox_status ORDER BY created_at DESC LIMIT ?", [limit]))
+    else:
+        rows = list(db.query(f"SELECT {columns} FROM outbox_status WHERE status = ? ORDER BY created_at LIMIT ?",
+                             [status, limit]))
+    history = Outbox(db).history([r["event_key"] for r in rows])  # operator retries, re-routes, giving up
+    for row in rows:
+        row["history"] = history.get(row["event_key"], [])
+    return rows
 
 
 def outbox_counts(db: Database) -> dict[str, int]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -12,6 +13,8 @@ from sqlite_utils import Database
 from poller.core.conflicts import ReconciledField
 from poller.core.model import Deal, Invitation, Snapshot, stable_hash
 from poller.core.review import canonical_review_status
+from poller.core.sweep_due import sweep_delay
+from poller.core.timefmt import iso
 from poller.redaction import redact
 
 # The reference's sweep: every open, submitted opportunity (canonical review statuses; partner-side Stage).
@@ -45,6 +48,7 @@ def is_open(snapshot: Snapshot) -> bool:
 class Records:
     def __init__(self, db: Database):
         self.db = db
+        db.conn.create_function("sweep_delay", 2, sweep_delay, deterministic=True)
 
     # --- opportunities
     def is_empty(self) -> bool:
@@ -61,6 +65,11 @@ class Records:
                 found[oid] = lm
         return found
 
+    def newest_last_modified(self, until: str) -> str | None:
+        """The largest stored LastModifiedDate not after `until` (to repair a cursor left in the future)."""
+        row = self.db.execute("SELECT max(last_modified) FROM opportunities WHERE last_modified <= ?", [until])
+        return row.fetchone()[0]
+
     def opportunities(self, ids: Sequence[str]) -> dict[str, StoredOpportunity]:
         found: dict[str, StoredOpportunity] = {}
         for chunk in _chunks(list(ids)):
@@ -74,8 +83,12 @@ class Records:
         return found
 
     def save_snapshot(self, snapshot: Snapshot, *, aws_revision: int, observed_at: str, run_id: int | None,
-                      sweep_due_at: str | None, baseline: bool = False, aws_read: bool = True) -> None:
-        """Store the current snapshot; add a history row when its content changed."""
+                      baseline: bool = False, aws_read: bool = True) -> None:
+        """Store the current snapshot; add a history row when its content changed.
+
+        `baseline` marks the history row as one that announced nothing (a baseline, or a record a baseline had to
+        skip), so backfill never announces it either.
+        """
         data = snapshot.to_dict()  # once: asdict() dominates a large baseline, and hash/fingerprint derive from it
         digest = stable_hash(data)  # == snapshot.hash
         aws_fingerprint = stable_hash(data["aws"])[:16] if snapshot.aws is not None else None  # == aws_fingerprint
@@ -84,18 +97,17 @@ class Records:
             "SELECT hash FROM opportunities WHERE opportunity_id = ?", [snapshot.opportunity_id]).fetchone()
         self.db.execute(
             """INSERT INTO opportunities (opportunity_id, catalog, last_modified, hash, aws_fingerprint, aws_revision,
-                   deal_id, review_status, stage, is_open, snapshot, first_seen_at, updated_at, aws_read_at, sweep_due_at)
-               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                   deal_id, review_status, stage, is_open, snapshot, first_seen_at, updated_at, aws_read_at)
+               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                ON CONFLICT (opportunity_id) DO UPDATE SET
                    catalog = excluded.catalog, last_modified = excluded.last_modified, hash = excluded.hash,
                    aws_fingerprint = excluded.aws_fingerprint, aws_revision = excluded.aws_revision,
                    deal_id = excluded.deal_id, review_status = excluded.review_status, stage = excluded.stage,
                    is_open = excluded.is_open, snapshot = excluded.snapshot, updated_at = excluded.updated_at,
-                   aws_read_at = CASE WHEN ? THEN excluded.aws_read_at ELSE opportunities.aws_read_at END,
-                   sweep_due_at = CASE WHEN ? THEN excluded.sweep_due_at ELSE opportunities.sweep_due_at END""",
+                   aws_read_at = CASE WHEN ? THEN excluded.aws_read_at ELSE opportunities.aws_read_at END""",
             [snapshot.opportunity_id, snapshot.catalog, snapshot.last_modified, digest, aws_fingerprint,
              aws_revision, snapshot.deal_id, snapshot.review_status, snapshot.stage, int(is_open(snapshot)), body,
-             observed_at, observed_at, observed_at if aws_read else None, sweep_due_at, int(aws_read), int(aws_read)],
+             observed_at, observed_at, observed_at if aws_read else None, int(aws_read)],
         )
         if previous is None or previous[0] != digest:
             self.db.execute(
@@ -105,10 +117,24 @@ class Records:
                  int(baseline), body],
             )
 
-    def due_for_sweep(self, now: str, limit: int) -> list[str]:
+    def due_for_sweep(self, now: dt.datetime, period: float, limit: int, *, every: bool = False) -> list[str]:
+        """Open opportunities whose AWS summary is due (see core.sweep_due), the most overdue first.
+
+        `every`: all of them, the longest unread first (`poller run --sweep`).
+        """
+        if every:
+            rows = self.db.execute(
+                "SELECT opportunity_id FROM opportunities WHERE is_open = 1 AND aws_read_at IS NOT NULL "
+                "ORDER BY aws_read_at LIMIT ?", [limit])
+            return [r[0] for r in rows]
+        # Nothing read within half a period can be due: that bound keeps the per-row function off most rows.
+        earliest = iso(now - dt.timedelta(seconds=period / 2))
         rows = self.db.execute(
-            "SELECT opportunity_id FROM opportunities WHERE is_open = 1 AND aws_read_at IS NOT NULL "
-            "AND (sweep_due_at IS NULL OR sweep_due_at <= ?) ORDER BY sweep_due_at LIMIT ?", [now, limit])
+            """SELECT opportunity_id FROM (
+                   SELECT opportunity_id,
+                          julianday(aws_read_at) + sweep_delay(opportunity_id, ?) / 86400.0 AS due
+                   FROM opportunities WHERE is_open = 1 AND aws_read_at IS NOT NULL AND aws_read_at <= ?)
+               WHERE due <= julianday(?) ORDER BY due LIMIT ?""", [period, earliest, iso(now), limit])
         return [r[0] for r in rows]
 
     def history(self, since: str, until: str) -> Iterable[dict[str, Any]]:

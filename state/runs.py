@@ -11,7 +11,7 @@ from sqlite_utils import Database
 
 from poller.redaction import redact
 
-JSON_COLUMNS = ("skipped_ids", "api_calls")
+JSON_COLUMNS = ("skipped_ids", "skipped_reasons", "api_calls")
 
 
 class Runs:

@@ -15,6 +15,7 @@ from sqlite_utils import Database
 from poller.errors import ConfigError
 from state.migrations import migrations
 from state.outbox import Outbox
+from state.rechecks import DealRechecks
 from state.records import Records
 from state.runs import Runs
 
@@ -27,6 +28,7 @@ class StateStore:
         self.records = Records(db)
         self.outbox = Outbox(db)
         self.runs = Runs(db)
+        self.deal_rechecks = DealRechecks(db)
 
     @contextlib.contextmanager
     def atomic(self) -> Iterator[StateStore]:
@@ -48,6 +50,13 @@ class StateStore:
             [name, value, now],
         )
         return value
+
+    def set_cursor(self, name: str, value: str | None, now: str) -> None:
+        """Put a cursor back (only to repair one left in the future): None forgets it, so the next listing is full."""
+        if value is None:
+            self.db.execute("DELETE FROM cursors WHERE name = ?", [name])
+            return
+        self.db.execute("UPDATE cursors SET value = ?, updated_at = ? WHERE name = ?", [value, now, name])
 
     def cursors(self) -> list[dict[str, Any]]:
         return [dict(r) for r in self.db.query("SELECT name, value, updated_at FROM cursors ORDER BY name")]

@@ -117,7 +117,7 @@ def test_an_unparseable_listing_exits_1_with_one_line_naming_the_call_and_keeps_
     store = open_store(populated)
     before = store.db.execute("SELECT value FROM cursors WHERE name = 'opportunities'").fetchone()[0]
     pc_sim.update_opportunity(opportunity_id(2), {"LifeCycle": {"ReviewStatus": "Rejected"}})
-    pc_sim.garble(opportunity_id(2), "ListOpportunities", LastModifiedDate="")
+    pc_sim.answer_next("ListOpportunities", "<html>upstream busy</html>")  # the page itself, not one item
 
     result = invoke("run", "--dry-run")
 
@@ -126,6 +126,23 @@ def test_an_unparseable_listing_exits_1_with_one_line_naming_the_call_and_keeps_
     assert len(errors) == 1 and "Partner Central ListOpportunities: UnparseableResponse" in errors[0]
     assert store.db.execute("SELECT value FROM cursors WHERE name = 'opportunities'").fetchone()[0] == before
     assert store.db.execute("SELECT status FROM runs ORDER BY id DESC").fetchone()[0] == "failed"
+
+
+def test_run_and_state_runs_name_each_skipped_record_and_why(populated, pc_sim):
+    pc_sim.update_opportunity(opportunity_id(0), {"LifeCycle": {"ReviewStatus": "Rejected"}})
+    pc_sim.update_opportunity(opportunity_id(2), {"LifeCycle": {"ReviewStatus": "Rejected"}})
+    pc_sim.garble(opportunity_id(2), "GetOpportunity", LifeCycle="oops")
+
+    result = invoke("run", "--dry-run", "--json")
+
+    assert result.exit_code == 0, result.stderr
+    summary = json.loads(result.stdout)["summary"]
+    assert summary["skipped_ids"] == [opportunity_id(2)] and summary["notifications"] == 1
+    why = "malformed: Partner Central GetOpportunity: UnparseableResponse: LifeCycle is a string, not an object"
+    assert summary["skipped_reasons"] == {opportunity_id(2): why}
+    (last, *_) = json.loads(invoke("state", "runs", "--json").stdout)
+    assert last["skipped_ids"] == [opportunity_id(2)] and last["skipped_reasons"] == {opportunity_id(2): why}
+    assert opportunity_id(2) in invoke("state", "runs").stdout
 
 
 @pytest.mark.parametrize(("name", "value", "named"), [

@@ -34,7 +34,10 @@ class Job:
     def __init__(self, db: Path, hub_sim):
         self.env = {**os.environ, "POLLER_DB": str(db), "HUBSPOT_ACCESS_TOKEN": "sim-token",
                     "HUBSPOT_BASE_URL": hub_sim.url, "POLLER_FALLBACK_OWNER_ID": "190",
-                    "POLLER_PC_REQUESTS_PER_SECOND": "10", "POLLER_RETRY_ATTEMPTS": "2"}
+                    "POLLER_PC_REQUESTS_PER_SECOND": "10", "POLLER_RETRY_ATTEMPTS": "2",
+                    # The restart comes at once; the kill, not a slow HubSpot, left the outcome unknown, and the
+                    # simulator answered or dropped at once: no settle time to wait out (real time, no clock to move).
+                    "POLLER_SETTLE_TIME": "0"}
         self.env.pop("POLLER_CONFIG", None)
         self.cwd = db.parent
         self.proc: subprocess.Popen[str] | None = None

@@ -131,10 +131,28 @@ def test_second_cycle_yields_exactly_the_expected_events(pc_sim, make_app, froze
         ("aws_seller_assigned", ids["pdm"], "MEDIUM"),
         ("resources_available", ids["resources"], "LOW"),
         ("opportunity_updated", ids["updated"], "MEDIUM"),
-        ("new_opportunity", unannounced, "HIGH"),
         ("new_opportunity", new_invitation, "HIGH"),
+        # the AWS view appears at submission: its plain fields are a baseline, what AWS already did is news
+        ("aws_seller_assigned", ids["submit"], "HIGH"),  # Lena Berg, AWSSalesRep
+        ("engagement_score_changed", ids["submit"], "LOW"),  # a first Medium
+        ("resources_available", ids["submit"], "LOW"),  # AmazonS3, a program category, next best actions
+        # first seen after the baseline: compared with an empty record, so Approved is news (and only that)
+        ("new_opportunity", unannounced, "HIGH"),  # its invitation was never announced
+        ("review_approved", unannounced, "HIGH"),
+        ("aws_seller_assigned", unannounced, "MEDIUM"),  # Sam Kim, PDM
+        ("engagement_score_changed", unannounced, "LOW"),
+        ("resources_available", unannounced, "LOW"),
+        ("review_approved", announced, "HIGH"),
+        ("aws_seller_assigned", announced, "MEDIUM"),  # Aiko Tanaka, PSM
+        ("engagement_score_changed", announced, "LOW"),
+        ("resources_available", announced, "LOW"),
+        ("review_approved", partner_referral, "HIGH"),
+        ("aws_seller_assigned", partner_referral, "HIGH"),  # Lena Berg, AWSSalesRep
+        ("engagement_score_changed", partner_referral, "LOW"),
+        ("resources_available", partner_referral, "LOW"),
     }
-    assert announced not in {s for _k, s, _p in new} and partner_referral not in {s for _k, s, _p in new}
+    assert ("new_opportunity", announced, "HIGH") not in new  # its invitation was announced already
+    assert not {k for k, s, _p in new if s == unannounced} & {"submission_confirmed", "opportunity_updated"}
     assert len(event_rows(app, result.run_id)) == len(new)  # one event per kind per transition
     # one outbox row per new event, with the words a seller needs
     rows = {(r["kind"], r["subject_id"]): r for r in outbox(app) if r["subject_id"] != referral_invitation["Id"]}
@@ -329,7 +347,7 @@ def test_a_b_a_transitions_make_new_keys_each_time(pc_sim, make_app, frozen):
 
 # --- malformed records -----------------------------------------------------------------------------------------------
 
-def test_partner_central_text_is_escaped_in_every_subject_and_body(pc_sim, make_app, frozen):
+def test_partner_central_text_is_escaped_in_every_body_and_plain_in_every_subject(pc_sim, make_app, frozen):
     def evil(label: str) -> str:
         return f"{label} {SCRIPT}"
 
@@ -367,13 +385,17 @@ def test_partner_central_text_is_escaped_in_every_subject_and_body(pc_sim, make_
     assert {k for k, s in kinds if s == oid} == {"review_action_required", "engagement_score_changed",
                                                  "aws_seller_assigned", "resources_available", "opportunity_updated"}
     assert ("new_opportunity", referral) in kinds and ("new_opportunity", invitation["Id"]) in kinds
+    # the referral is first seen after the baseline, already Approved, with an AWS team, a score and resources
+    assert {k for k, s in kinds if s == referral} == {"new_opportunity", "review_approved", "aws_seller_assigned",
+                                                      "engagement_score_changed", "resources_available"}
     rows = outbox(app)
-    assert len(rows) == len(result.notifications) == 7
+    assert len(rows) == len(result.notifications) == 11
     for row in rows:
-        for column in ("subject", "task_body", "note_body"):
+        for column in ("task_body", "note_body"):
             text = row[column] or ""
             assert "<script" not in text and "<b>" not in text, (row["kind"], column)
-        assert ESCAPED in row["subject"], row["kind"]  # every subject names the deal (or referral) by its title
+        # a subject is plain text, shown as typed: the title as written, never an entity
+        assert SCRIPT in row["subject"] and "&lt;" not in row["subject"], row["kind"]
         assert ESCAPED in (row["note_body"] or row["task_body"])
     bodies = " ".join(r["note_body"] or r["task_body"] for r in rows)
     for label in ("title", "customer", "comments", "reason", "stage", "next steps", "next best action", "seller",

@@ -135,6 +135,11 @@ def script_every_kind(pc_sim, hub_sim) -> list[Expected]:
         Expected("resources_available", "O1000007", "50007", owner_of(7), "LOW", 168),
         Expected("conflict_detected", "O1000008", "50008", owner_of(8), "HIGH", 12),
         Expected("new_opportunity", "O1000012", "50012", owner_of(12), "HIGH", 24),
+        # first seen after the baseline, already Approved with an AWS seller, a score and resources: each is news
+        Expected("review_approved", "O1000012", "50012", owner_of(12), "HIGH", 24),
+        Expected("aws_seller_assigned", "O1000012", "50012", owner_of(12), "HIGH", 24),
+        Expected("engagement_score_changed", "O1000012", "50012", owner_of(12), "LOW", 168),
+        Expected("resources_available", "O1000012", "50012", owner_of(12), "LOW", 168),
         Expected("new_opportunity", invitation, None, FALLBACK, "HIGH", 24),
     ]
 
@@ -180,9 +185,9 @@ def test_every_kind_arrives_as_one_task_and_one_note(pc_sim, hub_sim, make_app):
         assert association_types(hub_sim, "notes", note["id"]) == {want.deal_id: [214]}, want
         assert "partnercentral" in note["properties"]["hs_note_body"] and key in note["properties"]["hs_note_body"]
 
-    # Text from Partner Central is escaped everywhere it lands.
+    # Text from Partner Central is escaped in every body (subjects are plain text: tests/test_subjects.py).
     texts = [o["properties"].get(p) or "" for o in hub_sim.tasks() + hub_sim.notes()
-             for p in ("hs_task_subject", "hs_task_body", "hs_note_body")]
+             for p in ("hs_task_body", "hs_note_body")]
     assert not any("<script" in t for t in texts)
     escaped = [t for t in texts if "&lt;script&gt;" in t]
     assert len(escaped) >= 6  # NextSteps, ReviewComments, ReviewStatusReason, the seller's name, the referral title

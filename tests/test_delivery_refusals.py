@@ -9,7 +9,9 @@ import datetime as dt
 import json
 from collections import Counter
 
+import pytest
 from test_delivery import FALLBACK, NOTE_CREATE, TASK_CREATE, baseline, event_key, outbox_statuses
+from test_delivery_uncertain import SETTLE, Later, on_clock
 
 from poller.cycle import run_cycle
 from poller.simulators import portfolio
@@ -80,21 +82,44 @@ def test_a_whole_batch_400_is_split_until_the_bad_input_is_alone(pc_sim, hub_sim
 
 
 def test_a_row_that_never_gets_through_is_given_up_after_eight_sends_and_shown(pc_sim, hub_sim, make_app):
-    app = baseline(pc_sim, hub_sim, make_app, count=4)
+    later = Later()
+    app = on_clock(baseline(pc_sim, hub_sim, make_app, count=4), later)
     review_changes(pc_sim, 2)
     hub_sim.fail_next(TASK_CREATE, 503, times=100)  # a create that fails every time, with no hint why
     hub_sim.reset_calls()
-    for _ in range(4):
+    for _ in range(9):
         assert run_cycle(app).exit_code == 0
+        later.advance(SETTLE)
 
-    # Each uncertain send is checked on the deal first, then resent; the note went out on its own (one attempt),
-    # so the task was tried seven times before the row's eight attempts were spent. The fourth run sends nothing.
+    # Each uncertain send is looked up on the deal once settled (a cycle later), then resent; the note went out on
+    # its own (one attempt), so the task was tried seven times before the row's eight attempts were spent.
     sends = [c.status for c in hub_sim.calls if c.path == TASK_CREATE]
     assert sends == [503] * 7
     (row,) = rows(app)
     assert (row["status"], row["task_state"], row["note_state"], row["attempts"]) == ("failed", "failed", "done", 8)
     assert row["last_error"].startswith("gave up after 8 attempts")
     assert hub_sim.tasks() == [] and len(hub_sim.notes()) == 1
+
+
+def test_an_owner_hubspot_keeps_refusing_counts_toward_the_attempt_cap_then_fails(pc_sim, hub_sim, make_app):
+    app = baseline(pc_sim, hub_sim, make_app, count=4)
+    review_changes(pc_sim, 1)
+    owner, email, first, last = portfolio.OWNERS[1]
+    # The owners list calls this owner active, yet HubSpot refuses it on every task (a seat it will not assign).
+    hub_sim.on_request(TASK_CREATE, times=1_000, before_commit=lambda request: hub_sim.archive_owner(owner),
+                       after_commit=lambda request, response: hub_sim.add_owner(owner, email, first, last))
+    hub_sim.reset_calls()
+    for _ in range(5):
+        assert run_cycle(app).exit_code == 0
+
+    # Every re-route was a send and counted: the eighth refusal ends it, with HubSpot's reason; no endless loop.
+    assert [c.status for c in hub_sim.calls if c.path == TASK_CREATE] == [207] * 8
+    (row,) = rows(app)
+    assert (row["status"], row["task_state"]) == ("failed", "failed") and hub_sim.tasks() == []
+    assert row["last_error"].startswith("gave up after 8 attempts: HubSpot refused the owner")
+    history = [h["action"] for h in app.store.db.query(
+        "SELECT action FROM outbox_history WHERE event_key = ? ORDER BY id", [row["event_key"]])]
+    assert history == ["rerouted"] * 7 + ["failed"]
 
 
 def test_the_daily_limit_stops_delivery_at_the_first_429_and_it_resumes_when_the_day_rolls(pc_sim, hub_sim, make_app):
@@ -107,8 +132,9 @@ def test_the_daily_limit_stops_delivery_at_the_first_429_and_it_resumes_when_the
     assert (result.status, result.exit_code) == ("partial", 0)  # partial: work left for the next cycle
     assert "daily API limit" in result.summary["deferred"]
     assert [c.status for c in hub_sim.calls] == [429]  # no retry burns what little is left
-    # The first call of the day was the deal read for these changes: their page stays uncommitted, read again.
-    assert outbox_statuses(app) == Counter()
+    # The first call of the day was the deal read for these changes: what Partner Central said is committed anyway,
+    # and the notifications wait in the outbox (their deals are read when the day rolls).
+    assert outbox_statuses(app) == Counter({"pending": 2})
 
     hub_sim.set_daily_limit(250_000)
     assert run_cycle(app).summary["delivered"] == 2
@@ -165,3 +191,32 @@ def test_a_refusal_names_the_missing_scopes_in_either_field_hubspot_uses():
                            "errors": [{"context": {"requiredGranularScopes": ["crm.schemas.tasks.write"]}}]})
     assert "missing scopes: crm.objects.owners.read" in str(Rejected(403, documented))
     assert "missing scopes: crm.schemas.tasks.write" in str(Rejected(403, granular))
+
+
+@pytest.mark.parametrize("recreate", [True, False], ids=["recreated", "ref-token"])
+def test_a_deleted_event_key_property_is_recreated_or_replaced_by_the_ref_token(pc_sim, hub_sim, make_app, recreate):
+    app = baseline(pc_sim, hub_sim, make_app, count=4)
+    assert app.store.meta("event_key_storage") == {"task": "property", "note": "property"}
+    for object_type in ("tasks", "notes"):  # an admin cleans up "unused" properties
+        hub_sim.delete_property(object_type, "poller_event_key")
+        if not recreate:  # …and the token has lost the schema scope it would need to make them again
+            hub_sim.fail_next(f"/crm/v3/properties/{object_type}", 403, method="POST")
+    review_changes(pc_sim, 1, 3)
+    hub_sim.reset_calls()
+    result = run_cycle(app)
+
+    assert (result.status, result.exit_code) == ("ok", 0)
+    # The first batches were refused (nothing was created), the property was looked at, and each row sent again.
+    assert [c.status for c in hub_sim.calls if c.path == TASK_CREATE] == [207, 201]
+    assert [c.status for c in hub_sim.calls if c.path == NOTE_CREATE] == [207, 201]
+    assert outbox_statuses(app) == Counter({"done": 2})
+    keys = {r["event_key"] for r in rows(app)}
+    for objects in (hub_sim.tasks(), hub_sim.notes()):
+        assert sorted(event_key(o) for o in objects) == sorted(keys)
+        assert all(("poller_event_key" in o["properties"]) == recreate for o in objects)
+    mode = "property" if recreate else "body"
+    assert app.store.meta("event_key_storage") == {"task": mode, "note": mode}
+    review_changes(pc_sim, 2)  # and it stays fixed: the next notification goes out at once
+    hub_sim.reset_calls()
+    assert run_cycle(app).status == "ok"
+    assert [c.status for c in hub_sim.calls if c.path in (TASK_CREATE, NOTE_CREATE)] == [201, 201]

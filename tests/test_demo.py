@@ -43,6 +43,14 @@ def test_demo_delivers_every_kind(demo_db):
     assert len(rows) >= 10
     assert {kind for kind, _owner in rows} == set(KINDS)
     assert ("opportunity_updated", "190") in rows  # the deal whose owner left went to the fallback owner
+    # a deal created and submitted between the cycles is first seen already Submitted, and announced as such;
+    # its customer's name reads as written in the subject (plain text, not HTML entities)
+    assert "creates deal 50041 for O'Neil & Sons in HubSpot and submits it to AWS as O1000041" in result.output
+    assert "📤 Submitted to AWS for review: SAP on AWS #41 (O'Neil & Sons)" in result.output
+    assert "&amp;" not in result.output and "&#x27;" not in result.output
+    with sqlite3.connect(demo_db) as conn:
+        subject = conn.execute("SELECT subject FROM outbox WHERE subject_id = 'O1000041'").fetchone()[0]
+    assert subject.endswith("(O'Neil & Sons)")
 
 
 def test_demo_json_parses_and_recreates_the_database(demo_db):

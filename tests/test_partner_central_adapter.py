@@ -12,6 +12,7 @@ import pytest
 from botocore.stub import Stubber
 from tenacity import stop_after_attempt, wait_none
 
+from poller.core.wire import UNREADABLE
 from poller.errors import BudgetExhausted, FatalError, MalformedRecord
 from poller.pacing import RateGate
 from poller.partner_central import PartnerCentral, make_client
@@ -104,17 +105,69 @@ def test_an_unparseable_answer_to_a_get_is_a_malformed_record_for_that_id(pc_sim
     assert calls == [operation]  # the same answer would come again: not retried
 
 
-@pytest.mark.parametrize(("operation", "listing"), [
+LISTINGS = [
     ("ListOpportunities", lambda pc: next(pc.list_opportunities(None))),
     ("ListEngagementInvitations", lambda pc: next(pc.list_invitations())),
+]
+
+
+@pytest.mark.parametrize(("operation", "listing"), LISTINGS)
+@pytest.mark.parametrize("bad", ["", "not-a-date", {"at": 1}, True])
+def test_an_unreadable_listing_item_is_set_aside_and_the_others_parse(pc_sim, pc, operation, listing, bad):
+    opportunities = [put(pc_sim, n) for n in range(3)]
+    invitations = [pc_sim.put_invitation(invitation_record(n)) for n in range(3)]
+    broken = (opportunities if operation == "ListOpportunities" else invitations)[1]
+    field = "LastModifiedDate" if operation == "ListOpportunities" else "ExpirationDate"
+    pc_sim.garble(broken, operation, **{field: bad})
+
+    page = listing(pc)
+
+    assert len(page) == 3
+    listed = opportunities if operation == "ListOpportunities" else invitations
+    assert {item["Id"] for item in page if UNREADABLE not in item} == set(listed) - {broken}
+    (marker,) = [item[UNREADABLE] for item in page if UNREADABLE in item]
+    assert (marker.record_id, marker.name) == (broken, broken)
+    assert marker.reason.startswith(f"{operation} item: {field} ") and "\n" not in marker.reason
+
+
+@pytest.mark.parametrize(("operation", "listing"), LISTINGS)
+@pytest.mark.parametrize(("body", "why"), [
+    ("<html>busy</html>", "not JSON"),
+    ('["a", "page"]', "an array, not an object"),
+    ('{"OpportunitySummaries": {}, "EngagementInvitationSummaries": {}}', "not an array"),
+    ('{"NextToken": {"a": 1}}', "NextToken is an object"),
 ])
-def test_an_unparseable_answer_to_a_list_is_fatal_naming_the_call(pc_sim, pc, operation, listing):
+def test_an_unreadable_page_is_fatal_naming_the_call(pc_sim, pc, operation, listing, body, why):
+    put(pc_sim, 1)
+    pc_sim.put_invitation(invitation_record(1))
+    pc_sim.answer_next(operation, body)
+    with pytest.raises(FatalError, match=f"^Partner Central {operation}: UnparseableResponse: [^\n]*{why}"):
+        listing(pc)
+
+
+@pytest.mark.parametrize(("operation", "member", "value", "named"), [
+    ("GetOpportunity", "LifeCycle", "oops", "LifeCycle is a string, not an object"),
+    ("GetOpportunity", "Project", {"ExpectedCustomerSpend": 5}, "Project.ExpectedCustomerSpend is a number, not an array"),
+    ("GetOpportunity", "CreatedDate", "yesterday", "CreatedDate 'yesterday' is not a timestamp"),
+    ("GetOpportunity", "Id", "O12x", "Id 'O12x' does not match the OpportunityIdentifier pattern"),
+    ("GetAwsOpportunitySummary", "Insights", 5, "Insights is a number, not an object"),
+    ("GetAwsOpportunitySummary", "OpportunityTeam", [{"Email": ["a"]}], "OpportunityTeam[0].Email is an array"),
+    ("GetEngagementInvitation", "Payload", "garbage", "Payload is a string, not an object"),
+    ("GetEngagementInvitation", "Payload", {}, "Payload sets 0 members of a union"),
+    ("GetEngagementInvitation", "ExpirationDate", True, "ExpirationDate True is not a timestamp"),
+])
+def test_a_wrong_typed_member_is_a_malformed_record_naming_the_member(pc_sim, pc, calls, operation, member, value,
+                                                                      named):
     oid = put(pc_sim, 1)
     iid = pc_sim.put_invitation(invitation_record(1))
-    field = "LastModifiedDate" if operation == "ListOpportunities" else "InvitationDate"
-    pc_sim.garble(oid if operation == "ListOpportunities" else iid, operation, **{field: ""})
-    with pytest.raises(FatalError, match=f"^Partner Central {operation}: UnparseableResponse: [^\n]*$"):
-        listing(pc)
+    record = iid if operation == "GetEngagementInvitation" else oid
+    pc_sim.garble(record, operation, **{member: value})
+    read = {"GetOpportunity": pc.get_opportunity, "GetAwsOpportunitySummary": pc.get_aws_summary,
+            "GetEngagementInvitation": pc.get_invitation}[operation]
+    with pytest.raises(MalformedRecord) as caught:
+        read(record)
+    assert caught.value.record_id == record and named in caught.value.reason
+    assert calls == [operation]  # the same answer would come again: not retried
 
 
 def test_access_denied_on_a_list_call_is_fatal(pc_sim, pc):

@@ -507,3 +507,54 @@ def test_call_record(sim):
     assert sim.call_count("/crm/v3/objects/tasks", method="post") == 1
     sim.reset_calls()
     assert sim.call_count() == 0
+
+
+def test_commit_late_stores_the_objects_only_after_the_client_gave_up(sim, clock):
+    sim.commit_late("/tasks/batch/create", delay=45)
+    api = client(sim).crm.objects.tasks.batch_api
+    with pytest.raises((urllib3.exceptions.ProtocolError, urllib3.exceptions.MaxRetryError)):
+        api.create(batch(task_input("a"), task_input("b")))
+    assert sim.tasks() == [] and sim.calls[-1].status == 0  # still being stored when the connection went
+    links = client(sim).crm.associations.v4.basic_api.get_page("deals", "101", "tasks")
+    assert links.results == []
+    clock.advance(45)
+    stored = sim.tasks()
+    assert sorted(t["properties"]["hs_task_subject"] for t in stored) == ["Follow up a", "Follow up b"]
+    links = client(sim).crm.associations.v4.basic_api.get_page("deals", "101", "tasks")
+    assert sorted(r.to_object_id for r in links.results) == sorted(t["id"] for t in stored)
+    assert len(api.create(batch(task_input("c"))).results) == 1  # only the armed request was slow
+
+
+def test_a_deleted_custom_property_is_refused_on_create(sim):
+    hs = client(sim)
+    hs.crm.properties.core_api.create("tasks", {"name": "ext_key", "label": "Key", "type": "string",
+                                                "fieldType": "text", "groupName": "taskinformation"})
+    hs.crm.objects.tasks.batch_api.create(batch(task_input("a", ext_key="k1")))
+    hs.crm.properties.core_api.archive("tasks", "ext_key")  # DELETE /crm/v3/properties/tasks/ext_key
+    assert "ext_key" not in sim.tasks()[0]["properties"]  # the values go with the definition
+    with pytest.raises(hs_properties.NotFoundException):
+        hs.crm.properties.core_api.get_by_name("tasks", "ext_key")
+    answer = hs.crm.objects.tasks.batch_api.create(batch(task_input("b", ext_key="k2")))
+    (error,) = answer.errors
+    assert error.category == "VALIDATION_ERROR" and error.context["objectWriteTraceId"] == ["b"]
+    assert "PROPERTY_DOESNT_EXIST" in error.message and "ext_key" in error.message
+    with pytest.raises(hs_properties.ApiException) as caught:
+        hs.crm.properties.core_api.archive("tasks", "hs_task_subject")
+    assert caught.value.status == 400  # HubSpot's own properties stay
+
+
+def test_v4_batch_read_pages_each_objects_links(sim):
+    hs = client(sim)
+    for start in range(0, 520, 100):
+        hs.crm.objects.tasks.batch_api.create(batch(*(task_input(f"t{i}") for i in range(start, min(start + 100, 520)))))
+    read = hs.crm.associations.v4.batch_api.get_page("deals", "tasks", {"inputs": [{"id": "101"}, {"id": "102"}]})
+    (page,) = read.results  # deal 102 has no tasks: an error, not an empty result
+    assert len(page.to) == 500 and page.paging.next.after
+    rest = hs.crm.associations.v4.batch_api.get_page("deals", "tasks", {"inputs": [
+        {"id": "101", "after": page.paging.next.after}]})
+    assert len(rest.results[0].to) == 20 and rest.results[0].paging is None
+    ids = {t.to_object_id for t in page.to} | {t.to_object_id for t in rest.results[0].to}
+    assert ids == {t["id"] for t in sim.tasks()}
+    with pytest.raises(hs_assoc.ApiException) as caught:
+        hs.crm.associations.v4.batch_api.get_page("deals", "tasks", {"inputs": [{"id": str(i)} for i in range(1001)]})
+    assert caught.value.status == 400

@@ -16,9 +16,11 @@ from poller.stopping import stop_on_signals
 @click.command(name="run")
 @click.option("--dry-run", is_flag=True, help="Read Partner Central and record state, but send nothing to HubSpot.")
 @click.option("--json", "as_json", is_flag=True, help="Print only a JSON summary on stdout (logs go to stderr).")
+@click.option("--sweep", "sweep_all", is_flag=True,
+              help="Also re-read every open opportunity's AWS summary now, not only those due (within the budget).")
 @click.pass_context
 @handle_errors
-def run_command(ctx: click.Context, dry_run: bool, as_json: bool) -> None:
+def run_command(ctx: click.Context, dry_run: bool, as_json: bool, sweep_all: bool) -> None:
     """Run one cycle, then exit: poll, diff, record, deliver.
 
     Exit codes: 0 finished (or stopped cleanly at its budget or on SIGTERM,
@@ -26,17 +28,21 @@ def run_command(ctx: click.Context, dry_run: bool, as_json: bool) -> None:
     2 bad configuration. Without a HubSpot token it refuses to start unless
     --dry-run or `deliver = false` says that recording only is intended.
 
+    --sweep is for when you know AWS changed something (a score, the AWS
+    team, insights) and do not want to wait for the sweep period.
+
     Example:
 
     \b
         poller run --dry-run --json
+        poller run --sweep
     """
     settings = settings_from(ctx)
     require_delivery(settings, dry_run=dry_run)
     app = build_app(settings)
     with stop_on_signals(app.stop):
         result = run_cycle(app, mode="dry-run" if dry_run else "run", deliver=not dry_run and settings.deliver,
-                           stop_requested=app.stop.is_set)
+                           sweep_all=sweep_all, stop_requested=app.stop.is_set)
     if as_json:
         emit_json({"summary": result.summary, "notifications": [
             {k: v for k, v in asdict(n).items() if k not in ("extra",)} for n in result.notifications]})

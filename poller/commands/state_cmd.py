@@ -86,8 +86,11 @@ def outbox(ctx: click.Context, status: str | None, limit: int, as_json: bool) ->
     if as_json:
         return emit_json({"counts": counts, "rows": rows})
     say("counts: " + (", ".join(f"{k} {v}" for k, v in sorted(counts.items())) or "empty"))
+    for row in rows:  # the latest entry of the row's history, and how many there are
+        latest = row["history"][-1] if row["history"] else None
+        row["history"] = latest and f"{latest['action']} {latest['at'][:16]} ({len(row['history'])})"
     say(table(rows, ["event_key", "kind", "subject_id", "deal_id", "owner_id", "status", "attempts",
-                            "route_reason", "last_error", "subject"],
+                     "route_reason", "last_error", "history", "subject"],
                      {"subject": 60, "last_error": 50, "route_reason": 50}))
 
 

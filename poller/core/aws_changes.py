@@ -64,8 +64,7 @@ def score_event(old: AwsView, new: AwsView, ctx: AwsContext) -> Event | None:
 
 
 def seller_event(old: AwsView, new: AwsView, ctx: AwsContext) -> Event | None:
-    known = {p.key for p in old.team}
-    added = [p for p in new.team if p.key not in known]
+    added = [p for p in new.team if not any(p.same_person(q) for q in old.team)]
     if not added:
         return None
     sellers = {t.casefold() for t in ctx.rules.seller_titles_high}
@@ -89,18 +88,22 @@ def resources_event(old: AwsView, new: AwsView, ctx: AwsContext) -> Event | None
     return ctx.event("resources_available", sorted((c.field, c.new) for c in changes), changes=changes)
 
 
-def updated_event(old: AwsView, new: AwsView, ctx: AwsContext, skip: frozenset[str]) -> Event | None:
-    # Fields in conflict with the deal are reported once, by conflict_detected (DESIGN §3).
+def updated_event(old: AwsView, new: AwsView, ctx: AwsContext) -> Event | None:
+    # Reported whatever a conflict on the partner-side field says: AWS changed it, and the owner should know.
     changes = [Change(field=name, old=_shown(old, name), new=_shown(new, name))
-               for name in UPDATED_FIELDS
-               if name not in skip and getattr(old, name) != getattr(new, name)]
+               for name in UPDATED_FIELDS if getattr(old, name) != getattr(new, name)]
     if not changes:
         return None
     return ctx.event("opportunity_updated", sorted((c.field, c.new or "") for c in changes), changes=changes)
 
 
-def aws_events(old: AwsView, new: AwsView, ctx: AwsContext, *, skip: frozenset[str] = frozenset()) -> list[Event]:
-    """At most one event per kind for one change of the AWS view."""
-    found = (score_event(old, new, ctx), seller_event(old, new, ctx), resources_event(old, new, ctx),
-             updated_event(old, new, ctx, skip))
+def aws_events(old: AwsView | None, new: AwsView, ctx: AwsContext) -> list[Event]:
+    """At most one event per kind for one change of the AWS view.
+
+    A first view (old None) is compared with an empty one for what AWS did (score, team, resources); its plain
+    fields are where the AWS view starts, not updates (DESIGN §10).
+    """
+    before = old if old is not None else AwsView()
+    found = (score_event(before, new, ctx), seller_event(before, new, ctx), resources_event(before, new, ctx),
+             updated_event(old, new, ctx) if old is not None else None)
     return [e for e in found if e is not None]

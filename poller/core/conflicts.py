@@ -28,7 +28,7 @@ class ReconciledField:
 class ConflictResult:
     events: tuple[Event, ...] = ()
     reconciled: dict[str, ReconciledField] = field(default_factory=dict)  # the state to store after this pass
-    fields: frozenset[str] = frozenset()  # snapshot fields in conflict: diff() leaves them out of updates
+    fields: frozenset[str] = frozenset()  # snapshot fields now in conflict (raised now or earlier)
 
 
 def _text(value: str | None) -> str | None:
@@ -43,10 +43,19 @@ def _money(value: Decimal | str | None) -> str | None:
         return _text(str(value))
 
 
-def _spend_total(spends: tuple[Spend, ...]) -> str | None:
-    """The deal amount's counterpart: the sum of the ExpectedCustomerSpend amounts (unreadable ones skipped)."""
+def _spend_total(spends: tuple[Spend, ...], currency: str | None) -> str | None:
+    """The deal amount's counterpart, or None when nothing in the spend compares with it.
+
+    Only like with like: the entries in the deal's currency, and only when they all state the same frequency (a
+    monthly figure never adds up with a one-off one); other currencies are left out, never converted or added.
+    """
+    wanted = (currency or "").strip().upper()
+    entries = [s for s in spends if wanted and (s.currency or "").strip().upper() == wanted]
+    frequencies = {(s.frequency or "").strip().casefold() for s in entries}
+    if not entries or len(frequencies) != 1 or "" in frequencies:
+        return None
     total, found = Decimal(0), False
-    for spend in spends:
+    for spend in entries:
         try:
             total += Decimal(spend.amount or "")
             found = True
@@ -69,12 +78,19 @@ def _utc_date(value: str | None) -> str | None:
 
 
 def mapped_pairs(snapshot: Snapshot, deal: Deal) -> dict[str, tuple[str | None, str | None]]:
-    """(Partner Central value, deal value) per mapped snapshot field, both in comparable form."""
-    return {
+    """(Partner Central value, deal value) per mapped snapshot field, both in comparable form.
+
+    The amount is left out when the spend has nothing comparable with it (see _spend_total): no conflict is
+    better than a false one, and its last reconciled pair stays as it was.
+    """
+    pairs = {
         "title": (_text(snapshot.title), _text(deal.dealname)),
-        "expected_spend": (_spend_total(snapshot.expected_spend), _money(deal.amount)),
         "target_close_date": (_utc_date(snapshot.target_close_date), _utc_date(deal.closedate)),
     }
+    spend = _spend_total(snapshot.expected_spend, deal.currency)
+    if spend is not None:
+        pairs["expected_spend"] = (spend, _money(deal.amount))
+    return pairs
 
 
 def _link_problem(deal: Deal, claimed_by: tuple[str, ...]) -> str | None:

@@ -12,6 +12,7 @@ from poller.core.rules import RuleConfig
 from poller.core.timefmt import iso
 
 REFERRAL_ORIGIN = "aws referral"
+FIRST_SEEN_REVIEW_STATUS = "Pending Submission"  # where every opportunity starts in Partner Central
 
 
 def _referral(new: Snapshot, rules: RuleConfig, referral_notified: bool) -> list[Event]:
@@ -48,6 +49,12 @@ def _review(old: Snapshot, new: Snapshot, rules: RuleConfig) -> list[Event]:
                        facts=_review_facts(kind, new, rules))]
 
 
+def first_seen(new: Snapshot) -> Snapshot:
+    """What a record seen for the first time after the baseline is compared with: not yet submitted, no AWS view."""
+    return Snapshot(opportunity_id=new.opportunity_id, catalog=new.catalog, last_modified=new.last_modified,
+                    deal_id=new.deal_id, review_status=FIRST_SEEN_REVIEW_STATUS)
+
+
 def diff(
     old: Snapshot | None,
     new: Snapshot,
@@ -57,18 +64,19 @@ def diff(
     aws_revision: int = 0,
     referral_notified: bool = True,
     baseline: bool = False,
-    conflict_fields: frozenset[str] = frozenset(),
 ) -> list[Event]:
-    """The events one transition yields, at most one per kind; [] on a baseline run."""
+    """The events one transition yields, at most one per kind; [] on a baseline run.
+
+    After the baseline, a record seen for the first time (old None) is compared with `first_seen(new)`, and an AWS
+    view seen for the first time with an empty one (DESIGN §10 "First seen after the baseline").
+    """
     if baseline:
         return []  # the first run records what is already true without telling anyone (DESIGN §2)
-    if old is None:
-        events = _referral(new, rules, referral_notified)
-    else:
-        events = _review(old, new, rules)
-        # The first AWS view (at submission) is a baseline for its fields, not an update (DESIGN §10).
-        if old.aws is not None and new.aws is not None:
-            ctx = AwsContext(subject_id=new.opportunity_id, deal_id=new.deal_id, version=f"aws{aws_revision}",
-                             occurred_at=iso(now), rules=rules)
-            events += aws_events(old.aws, new.aws, ctx, skip=conflict_fields)
+    events = _referral(new, rules, referral_notified) if old is None else []
+    before = old if old is not None else first_seen(new)
+    events += _review(before, new, rules)
+    if new.aws is not None:
+        ctx = AwsContext(subject_id=new.opportunity_id, deal_id=new.deal_id, version=f"aws{aws_revision}",
+                         occurred_at=iso(now), rules=rules)
+        events += aws_events(before.aws, new.aws, ctx)
     return [e for e in events if e.kind not in rules.muted_kinds]

@@ -44,6 +44,21 @@ class Person:
             return self.email.strip().lower()
         return f"{self.first_name or ''}|{self.last_name or ''}|{self.title or ''}".lower()
 
+    def same_person(self, other: Person) -> bool:
+        """The same email when both have one, else the same name: an email or a name filled in later changes nobody.
+
+        Without an email on both sides and a name on both, the whole key (name and title) must match, as before.
+        """
+        if self.email and other.email:
+            return self.email.strip().casefold() == other.email.strip().casefold()
+        mine, theirs = self._name(), other._name()
+        if mine and theirs:
+            return mine == theirs
+        return self.key == other.key
+
+    def _name(self) -> str:
+        return " ".join(" ".join(p.split()) for p in (self.first_name, self.last_name) if p).casefold()
+
     @property
     def display_name(self) -> str:
         name = " ".join(p for p in (self.first_name, self.last_name) if p)
@@ -188,6 +203,7 @@ class Deal:
     owner_id: str | None = None
     dealname: str | None = None
     amount: str | None = None
+    currency: str | None = None  # the amount's currency: deal_currency_code, else the portal's company currency
     closedate: str | None = None  # as HubSpot sends it (ISO datetime or ms); compared as a UTC calendar date
 
 

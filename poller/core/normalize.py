@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from poller.core.errors import MalformedRecord
+from poller.core.errors import IncompleteRecord, MalformedRecord
 from poller.core.model import AwsView, Invitation, Snapshot
-from poller.core.wire import date_text, items, obj, people, spend, strings, text, timestamp
+from poller.core.wire import date_text, items, obj, people, spend, strings, text, timestamp, unreadable
 
 
 def _program_categories(insights: Mapping[str, Any], rid: str) -> tuple[str, ...]:
@@ -63,6 +63,10 @@ def snapshot_from(opportunity: dict[str, Any], aws_summary: dict[str, Any] | Non
     if last_modified is None:
         raise MalformedRecord(rid, "missing LastModifiedDate")
     life = obj(opportunity, "LifeCycle", rid)
+    if text(life.get("Stage")) is None and text(life.get("ReviewStatus")) is None:
+        # Every review event and the sweep read this block; storing it empty would blank the review status and
+        # make its return look like a fresh transition. ReviewStatus alone may be absent (AWS referrals).
+        raise IncompleteRecord(rid, "LifeCycle has neither Stage nor ReviewStatus; the last known values are kept")
     project = obj(opportunity, "Project", rid)
     account = obj(obj(opportunity, "Customer", rid), "Account", rid)
     related = obj(opportunity, "RelatedEntityIdentifiers", rid)
@@ -126,6 +130,9 @@ def invitation_from(summary: dict[str, Any], detail: dict[str, Any] | None, *, c
 
 def listed_version(item: dict[str, Any]) -> tuple[str, str]:
     """A ListOpportunities summary → (Id, canonical LastModifiedDate), the pair the cursor and dedupe work on."""
+    broken = unreadable(item)
+    if broken is not None:
+        raise MalformedRecord(broken.name, broken.reason)
     rid = text(item.get("Id"))
     if rid is None:
         raise MalformedRecord(repr(item.get("Id")), "missing Id")
@@ -133,3 +140,9 @@ def listed_version(item: dict[str, Any]) -> tuple[str, str]:
     if last_modified is None:
         raise MalformedRecord(rid, "missing LastModifiedDate")
     return rid, last_modified
+
+
+def reread_id(item: dict[str, Any]) -> str | None:
+    """The id a listing item can be read again by (GetOpportunity), even when the item itself was unreadable."""
+    broken = unreadable(item)
+    return broken.record_id if broken is not None else text(item.get("Id"))

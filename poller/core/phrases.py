@@ -36,23 +36,41 @@ def _updated(s: Say) -> Words:
     return "AWS updated the opportunity", f"AWS changed its side of {s.label}: {s.fields}.", steps
 
 
+# What each score tier asks of the seller, first seen or moved there (DESIGN §3: Low < Medium < High).
+_HIGH = ("Call the customer within 24 hours, while engagement is high, and book the next meeting",
+         "Agree a joint account plan with {seller}")
+_SCORE_STEPS: dict[tuple[str, str], tuple[str, ...]] = {
+    ("first", "high"): _HIGH,
+    ("first", "medium"): ("Agree the next customer meeting this week and confirm the timeline and budget",
+                          "Ask {seller} what would take the engagement to High"),
+    ("first", "low"): ("Engagement starts Low: confirm this week that the customer's need, timeline and budget are "
+                       "real", "Ask {seller} what AWS sees and agree together how to raise it",
+                       "Record the plan in NextSteps in Partner Central"),
+    ("up", "high"): _HIGH,
+    ("up", "medium"): ("Plan a follow-up with the customer this week to build on the momentum",
+                       "Ask {seller} what would take the engagement to High"),
+    ("down", "medium"): ("Re-engage the customer this week: confirm the timeline, budget and business problem "
+                         "still hold", "Ask {seller} what changed on AWS's side",
+                         "Update NextSteps in Partner Central with the recovery plan"),
+    ("down", "low"): ("Call the customer within 2 days to find out whether the deal is still alive",
+                      "Ask {seller} what changed on AWS's side",
+                      "Update NextSteps in Partner Central with the recovery plan, or close the opportunity as lost"),
+}
+
+
 def _score(s: Say) -> Words:
     new, direction = s.changed.get("engagement_score", "?"), s.facts.get("direction", "changed")
-    verb = {"up": "rose", "down": "dropped"}.get(direction, "changed")
-    if direction == "down":
-        steps: tuple[str, ...] = (
-            "Re-engage the customer this week: confirm the timeline, budget and business problem still hold",
-            f"Ask {s.seller} what changed on AWS's side",
-            "Update NextSteps in Partner Central with the recovery plan")
-    elif s.event.priority == "HIGH":
-        steps = ("Call the customer within 24 hours, while engagement is high, and book the next meeting",
-                 f"Agree a joint account plan with {s.seller}")
-    elif direction == "up":
-        steps = ("Plan a follow-up with the customer this week to build on the momentum",)
-    else:
+    tier = (new.strip().casefold() if new.strip().casefold() in ("high", "medium", "low")
+            else "high" if s.event.priority == "HIGH" else None)  # a numeric score at or above the High mark
+    steps = tuple(step.format(seller=s.seller) for step in _SCORE_STEPS.get((direction, tier or ""), ()))
+    if not steps:  # a value that is not a tier (AWS added one) or a numeric move: nothing to infer from it
         steps = ("Check the score in Partner Central and decide whether the deal plan needs to change",)
     if s.facts.get("next_best_actions"):
         steps += (f"Follow AWS's next best action: {s.facts['next_best_actions']}",)
+    if direction == "first":
+        return (f"AWS rates the engagement {new}",
+                f"AWS rated the customer engagement on {s.label} for the first time: {new}.", steps)
+    verb = {"up": "rose", "down": "dropped"}.get(direction, "changed")
     return (f"AWS engagement score {verb} to {new}",
             f"AWS now rates the customer engagement on {s.label} as {new}.", steps)
 

@@ -1,24 +1,55 @@
-"""render(event, context, now) → Notification: the task subject, task body and note body, as escaped HTML."""
+"""render(event, context, now) → Notification: a plain-text task subject; task and note bodies as escaped HTML."""
 
 from __future__ import annotations
 
 import html
+import unicodedata
 from datetime import datetime, timedelta
 from urllib.parse import quote
 
 from poller.core.model import Event, Invitation, Notification, Snapshot
 from poller.core.rules import RuleConfig
-from poller.core.timefmt import iso
+from poller.core.timefmt import iso, parse_iso
 from poller.core.wording import LABELS, Wording, clip, wording
 
 BODY_LIMIT = 65_536  # HubSpot's limit for hs_note_body / hs_task_body
 CAPS = (1000, 100)  # free-text cap per value; the second is used when a body would still pass the limit
+# hs_task_subject is a single-line text property (65,536 characters at most, like any); a bell and a task list
+# show the first line or so, so subjects are clipped here, after cleaning.
 SUBJECT_CAP = 250
+# Removed from subjects: control (Cc), format (Cf: bidi overrides and isolates, zero-width, BOM, soft hyphen, tags)
+# and surrogate (Cs) characters. A subject is plain text shown as typed; a bidi override would reorder it on screen.
+INVISIBLE = frozenset({"Cc", "Cf", "Cs"})
 ADDITIONS = ("aws_seller_assigned", "resources_available")  # kinds whose changes are new items, not old → new
 
 
 def _e(text: object) -> str:
     return html.escape(str(text), quote=True)
+
+
+def plain_subject(text: str, cap: int = SUBJECT_CAP) -> str:
+    """A task subject as HubSpot shows it: plain text (never entity-escaped), one line, nothing invisible, clipped.
+
+    Line breaks and other whitespace become one space; invisible characters go; the cap applies to what is left.
+    """
+    kept = "".join(" " if ch.isspace() else ch for ch in text if ch.isspace()
+                   or unicodedata.category(ch) not in INVISIBLE)
+    return clip(" ".join(kept.split()), cap)
+
+
+def due_at(event: Event, context: Snapshot | Invitation | None, now: datetime, rules: RuleConfig) -> datetime:
+    """When the task is due: `due_hours` from now; an invitation's no later than a margin before it expires.
+
+    One that expires within the margin is due at once (never in the past): the seller must act now or lose it.
+    """
+    due = now + timedelta(hours=event.due_hours)
+    if isinstance(context, Invitation) and context.expiration_date:
+        try:
+            latest = parse_iso(context.expiration_date) - timedelta(hours=rules.invitation_expiry_margin_hours)
+        except ValueError:
+            return due
+        due = max(now, min(due, latest))
+    return due
 
 
 def _list(lines: list[str] | tuple[str, ...]) -> str:
@@ -79,8 +110,8 @@ def render(event: Event, context: Snapshot | Invitation | None, now: datetime, *
         subject_id=event.subject_id,
         deal_id=event.deal_id,
         priority=event.priority,
-        due_at=iso(now + timedelta(hours=event.due_hours)),
-        subject=_e(clip(f"{w.emoji} {w.headline}: {w.label}", SUBJECT_CAP)),
+        due_at=iso(due_at(event, context, now, rules)),
+        subject=plain_subject(f"{w.emoji} {w.headline}: {w.label}"),
         # Invitations have no deal, so no note: the task carries the whole story (DESIGN §10).
         task_body=short if has_deal else full,
         note_body=full if has_deal else None,

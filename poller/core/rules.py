@@ -62,6 +62,8 @@ DEFAULT_DUE_HOURS = {
     "conflict_detected": 12,
 }
 DEFAULT_DUE_BY_PRIORITY = {"HIGH": 24, "MEDIUM": 72, "LOW": 168}
+# An invitation's task is due at least this long before the invitation expires (AWS referrals live 15 days).
+INVITATION_EXPIRY_MARGIN_HOURS = 12
 CONFLICT_FIELDS = frozenset({"title", "expected_spend", "target_close_date"})
 
 
@@ -75,6 +77,7 @@ class RuleConfig:
     score_change_threshold: float = 10
     high_engagement_score: float = 80
     conflict_reraise_hours: float = 24
+    invitation_expiry_margin_hours: float = INVITATION_EXPIRY_MARGIN_HOURS
     muted_kinds: frozenset[str] = frozenset()
     partner_central_url: str = "https://partnercentral.awspartner.com/partnercentral2/s/opportunity?id={id}"
     seller_titles_high: tuple[str, ...] = ("AWSSalesRep", "AWSAccountOwner")

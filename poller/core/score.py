@@ -21,8 +21,23 @@ def _number(value: str | None) -> float | None:
     return number if number is not None and math.isfinite(number) else None
 
 
+def tier_name(value: str | None) -> str | None:
+    """"high" | "medium" | "low" for a tier score (any casing), else None."""
+    return value.strip().casefold() if _tier(value) is not None and value else None
+
+
 def score_change(old: str | None, new: str | None, rules: RuleConfig) -> tuple[str, str] | None:
-    """(priority, "up" | "down" | "changed") for a score move worth a notification, else None."""
+    """(priority, "first" | "up" | "down" | "changed") for a score move worth a notification, else None.
+
+    "first": a score where none was known before (its priority as a rise from nothing, DESIGN §10).
+    """
+    move = _move(old, new, rules)
+    if move is not None and old is None:
+        return move[0], "first"
+    return move
+
+
+def _move(old: str | None, new: str | None, rules: RuleConfig) -> tuple[str, str] | None:
     if new is None:
         return None  # a score disappearing gives the seller nothing to act on
     if old is not None and old.strip().casefold() == new.strip().casefold():

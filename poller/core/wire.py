@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -11,15 +13,43 @@ from poller.core.errors import MalformedRecord
 from poller.core.model import Person, Spend
 from poller.core.timefmt import normalize_iso
 
+# What SQLite (UTF-8) and HubSpot (JSON into HTML) cannot hold: lone surrogates, which cannot be encoded at all,
+# and C0 control characters other than tab and line breaks (NUL above all), which HTML and XML forbid.
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f]")
+_UNSTORABLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff]")
+UNREADABLE = "__unreadable__"  # key of the one member of a listing item the adapter could not read
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class UnreadableItem:
+    """A listing item that did not fit the model: its id when it can be read again by id, its name, and why."""
+
+    record_id: str | None
+    name: str
+    reason: str
+
+
+def unreadable(item: Mapping[str, Any]) -> UnreadableItem | None:
+    found = item.get(UNREADABLE)
+    return found if isinstance(found, UnreadableItem) else None
+
+
+def storable(value: str) -> str:
+    """`value` with lone surrogates replaced (U+FFFD, as a UTF-8 decoder would) and control characters dropped."""
+    if _UNSTORABLE.search(value) is None:  # the common case: one scan, no copy
+        return value
+    return _CONTROL.sub("", _LONE_SURROGATE.sub("\ufffd", value))
+
 
 def text(value: Any) -> str | None:
-    """Stripped text, or None for absent/empty; numbers (a numeric score, an amount) become their text."""
+    """Stripped, storable text, or None for absent/empty; numbers (a numeric score, an amount) become their text."""
     if value is None or isinstance(value, bool):
         return None
     if isinstance(value, int | float | Decimal):
         return str(value)
     if isinstance(value, str):
-        return value.strip() or None
+        return storable(value).strip() or None
     return None
 
 
@@ -34,13 +64,13 @@ def obj(record: Mapping[str, Any], name: str, rid: str) -> Mapping[str, Any]:
 
 
 def items(record: Mapping[str, Any], name: str, rid: str) -> list[Any]:
-    """The named list member, [] when absent; MalformedRecord when it is not a list."""
+    """The named list member, [] when absent; MalformedRecord when it is not a list. A null entry is no entry."""
     value = record.get(name)
     if value is None or value == "":
         return []
     if not isinstance(value, list | tuple):
         raise MalformedRecord(rid, f"{name} is a {type(value).__name__}, not a list")
-    return [*value]
+    return [item for item in value if item is not None]
 
 
 def strings(record: Mapping[str, Any], name: str, rid: str) -> tuple[str, ...]:

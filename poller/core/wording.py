@@ -8,6 +8,7 @@ from poller.core.describe import describe_person, describe_spends
 from poller.core.model import Event, Invitation, Snapshot
 from poller.core.phrases import PHRASES, Say
 from poller.core.rules import RuleConfig
+from poller.core.score import tier_name
 from poller.core.timefmt import parse_iso
 
 EMOJI = {
@@ -15,6 +16,7 @@ EMOJI = {
     "review_approved": "✅", "review_action_required": "⚠️", "review_rejected": "❌", "submission_confirmed": "📤",
     "aws_seller_assigned": "👤", "resources_available": "📚", "conflict_detected": "⚡",
 }
+AWS_SENDERS = {"aws", "amazon web services", "amazon web services, inc.", "amazon"}  # SenderCompanyName of AWS
 LABELS = {
     "stage": "AWS stage", "next_steps": "AWS next steps", "involvement_type": "Involvement type",
     "visibility": "Visibility", "involvement_type_change_reason": "Involvement change reason",
@@ -73,19 +75,28 @@ def _sellers(event: Event, context: Snapshot | Invitation | None, rules: RuleCon
     return ", ".join(p.display_name for p in sellers) or "the AWS seller"
 
 
+def from_aws(inv: Invitation) -> bool:
+    """Whether AWS sent the invitation (a referral); one from another partner names its sender instead."""
+    return (inv.sender_company or "AWS").strip().casefold() in AWS_SENDERS
+
+
 def _invitation(inv: Invitation, cap: int, label: str) -> Wording:
-    contacts = ", ".join(describe_person(p) for p in inv.sender_contacts) or inv.sender_company or "the AWS sender"
-    details = (("Invitation", inv.invitation_id), ("Engagement", inv.engagement_title),
+    sender = clip(inv.sender_company or "AWS", cap)
+    aws = from_aws(inv)
+    contacts = ", ".join(describe_person(p) for p in inv.sender_contacts) or inv.sender_company or "the sender"
+    details = (("Invitation", inv.invitation_id), ("From", inv.sender_company), ("Engagement", inv.engagement_title),
                ("Customer", inv.customer_name), ("Industry", inv.industry), ("Country", inv.country),
                ("Website", inv.website), ("Project", inv.project_title),
                ("Business problem", inv.business_problem), ("Target completion", inv.target_completion_date),
-               ("Expected spend", describe_spends(inv.expected_spend)), ("AWS contacts", contacts),
+               ("Expected spend", describe_spends(inv.expected_spend)),
+               ("AWS contacts" if aws else "Sender contacts", contacts),
                ("Message", inv.invitation_message), ("Expires", when(inv.expiration_date)))
     expiry = when(inv.expiration_date)
     expires = f" before it expires on {expiry}" if expiry else " (it expires after 15 days)"
     return Wording(
-        emoji=EMOJI["new_opportunity"], headline="New AWS co-sell referral", label=label,
-        context=f"{clip(inv.sender_company or 'AWS', cap)} invited you to co-sell {label}.",
+        emoji=EMOJI["new_opportunity"], headline="New AWS co-sell referral" if aws else f"Co-sell invitation from {sender}",
+        label=label,
+        context=f"{sender} invited you to co-sell {label}." + (f" The invitation expires on {expiry}." if expiry else ""),
         steps=(f"Accept or decline the invitation {clip(inv.invitation_id, cap)} in Partner Central{expires}",
                f"Contact {clip(contacts, cap)} within 24 hours to plan the first customer meeting",
                "Once accepted, set the new opportunity's PartnerOpportunityIdentifier to its HubSpot deal id"),
@@ -107,7 +118,10 @@ def wording(event: Event, context: Snapshot | Invitation | None, rules: RuleConf
         steps: tuple[str, ...] = ("Review it in Partner Central",)
     else:
         headline, text, steps = phrase(say)
-    emoji = "⚠️" if say.facts.get("direction") == "down" else EMOJI.get(event.kind, "🔔")
+    # A score that dropped, or that starts Low, is a warning; every other kind keeps its own emoji.
+    warning = say.facts.get("direction") == "down" or (event.kind == "engagement_score_changed" and tier_name(
+        say.changed.get("engagement_score")) == "low")
+    emoji = "⚠️" if warning else EMOJI.get(event.kind, "🔔")
     details = tuple((k, clip(v, cap)) for k, v in (("Opportunity", event.subject_id), ("HubSpot deal", event.deal_id))
                     if v)
     return Wording(emoji=emoji, headline=headline, label=label, context=text, steps=steps, details=details)

@@ -8,6 +8,8 @@ from collections.abc import Callable
 from typing import Any
 
 from poller.simulators.hubspot_faults import AfterCommit, BeforeCommit, Faults
+from poller.simulators.hubspot_late import LateCommits, object_ids
+from poller.simulators.hubspot_meta import delete_property
 from poller.simulators.hubspot_ratelimit import RateLimiter
 from poller.simulators.hubspot_routes import match
 from poller.simulators.hubspot_store import CrmStore, Ctx, Owner
@@ -37,6 +39,7 @@ class HubSpotSimulator(Simulator):
                                allow_unique_on_activities=allow_unique_on_activities)
         self._limiter = RateLimiter(limit=rate_limit, window=rate_window, daily_limit=daily_limit)
         self._faults = Faults()
+        self._late = LateCommits()
         self._server = LoopbackServer(self, port)
 
     def call_count(self, path_prefix: str | None = None, method: str | None = None) -> int:
@@ -81,6 +84,7 @@ class HubSpotSimulator(Simulator):
 
     def objects(self, object_type: str) -> list[dict[str, Any]]:
         with self._lock:
+            self._late.release_due(self._store, self.now())
             return self._store.snapshot(object_type)
 
     def tasks(self) -> list[dict[str, Any]]:
@@ -97,6 +101,18 @@ class HubSpotSimulator(Simulator):
     def commit_then_drop(self, path_contains: str, *, times: int = 1) -> None:
         with self._lock:
             self._faults.commit_then_drop(path_contains, times)
+
+    def commit_late(self, path_contains: str, *, delay: float = 45.0, times: int = 1) -> None:
+        """The next `times` matching requests are processed but answered with a dropped connection, as when the
+        client times out on a slow create; what they created becomes visible `delay` seconds later (simulator clock).
+        """
+        with self._lock:
+            self._late.arm(path_contains, delay, times)
+
+    def delete_property(self, object_type: str, name: str) -> None:
+        """What an admin does in Settings → Properties: the definition goes, and with it every object's value."""
+        with self._lock:
+            delete_property(self._store, object_type, name)
 
     def on_request(self, path_contains: str, *, before_commit: BeforeCommit | None = None,
                    after_commit: AfterCommit | None = None, times: int = 1, method: str | None = None) -> None:
@@ -144,7 +160,9 @@ class HubSpotSimulator(Simulator):
     # --- HTTP
     def handle(self, request: Request) -> Response:
         with self._lock:
-            return self._handle(request, self.now())
+            now = self.now()
+            self._late.release_due(self._store, now)
+            return self._handle(request, now)
 
     def _handle(self, request: Request, now: float) -> Response:
         token = _bearer(request)
@@ -171,10 +189,15 @@ class HubSpotSimulator(Simulator):
         hook = self._faults.take_hook(request)
         if hook is not None and hook.before_commit is not None and hook.before_commit(request):
             return Response(status=0, drop=True)  # never processed, and the client never hears back
+        late = self._late.take(request)
+        before = object_ids(self._store) if late is not None else {}
         try:
             response = route.handler(Ctx(store=self._store, request=request, params=params, now=now))
         except ApiError as exc:
             response = json_response(exc.status, exc.body)
+        if late is not None and response.status < 300:
+            self._late.hold(self._store, before, now, late)
+            return Response(status=response.status, drop=True)  # still processing when the client gave up
         if hook is not None and hook.after_commit is not None and hook.after_commit(request, response):
             return Response(status=response.status, drop=True)
         if self._faults.take_drop(request):

@@ -119,14 +119,20 @@ def _batch_inputs(ctx: Ctx, limit: int) -> list[dict[str, Any]]:
 
 
 def batch_read(ctx: Ctx) -> Response:
-    """One result per id with links; ids with none come back as NO_ASSOCIATIONS_FOUND errors (207)."""
+    """One result per id with a page of its links (≤1,000 ids); ids with none come back as NO_ASSOCIATIONS_FOUND
+    errors (207). A result with more links than a page carries `paging.next.after`; sending that `after` beside the
+    id reads the next page (the paging field is present only when there are more)."""
     from_kind, to_kind = object_type(ctx.params["from"]), object_type(ctx.params["to"])
     results, errors = [], []
     for item in _batch_inputs(ctx, BATCH_READ_MAX):
         object_id = str(item.get("id", ""))
         linked = _linked(ctx, from_kind, object_id, to_kind)
+        offset = offset_after(item.get("after"))
         if linked:
-            results.append({"from": {"id": object_id}, "to": linked})
+            result: dict[str, Any] = {"from": {"id": object_id}, "to": linked[offset:offset + PAGE_MAX]}
+            if offset + PAGE_MAX < len(linked):
+                result["paging"] = {"next": {"after": str(offset + PAGE_MAX)}}
+            results.append(result)
         else:
             errors.append({"status": "error", "category": "VALIDATION_ERROR",
                            "subCategory": "crm.associations.NO_ASSOCIATIONS_FOUND",

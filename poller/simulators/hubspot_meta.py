@@ -6,7 +6,7 @@ import re
 from typing import Any
 
 from poller.simulators.hubspot_schema import definition, object_type
-from poller.simulators.hubspot_store import Ctx
+from poller.simulators.hubspot_store import CrmStore, Ctx
 from poller.simulators.hubspot_wire import (
     ApiError,
     body_json,
@@ -109,6 +109,23 @@ def create_property(ctx: Ctx) -> Response:
     prop["hidden"] = bool(body.get("hidden", False))
     ctx.store.properties[kind][prop["name"]] = prop
     return json_response(201, prop)
+
+
+def delete_property(store: CrmStore, type_name: str, name: str) -> None:
+    """Archive a custom property: its definition and every object's value of it go (HubSpot-defined ones stay)."""
+    kind = object_type(type_name)
+    prop = store.property(kind, name)
+    if prop.get("hubspotDefined"):
+        raise ApiError(400, f"Property {name} is HubSpot-defined and cannot be deleted",
+                       subCategory="PropertyValidationError.CANNOT_DELETE_HUBSPOT_DEFINED")
+    del store.properties[kind][name]
+    for obj in store.objects[kind].values():
+        obj.properties.pop(name, None)
+
+
+def archive_property(ctx: Ctx) -> Response:
+    delete_property(ctx.store, ctx.params["type"], ctx.params["name"])
+    return Response(status=204)
 
 
 # --- account

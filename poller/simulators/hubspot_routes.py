@@ -72,6 +72,7 @@ ROUTES = (
     _route("GET", "/crm/v3/properties/{type}", meta.properties_all, _none),
     _route("POST", "/crm/v3/properties/{type}", meta.create_property, _by_type(_SCHEMA_WRITE)),
     _route("GET", "/crm/v3/properties/{type}/{name}", meta.property_by_name, _none),
+    _route("DELETE", "/crm/v3/properties/{type}/{name}", meta.archive_property, _by_type(_SCHEMA_WRITE)),
     _route("GET", V4 + "/{to}", assoc.list_associations, _by_type(_READ, "from")),
     _route("PUT", V4 + "/default/{to}/{to_id}", assoc.put_default, _by_type(_WRITE, "from")),
     _route("PUT", V4 + "/{to}/{to_id}", assoc.put_labeled, _by_type(_WRITE, "from")),

@@ -9,10 +9,10 @@ import re
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 from poller.clock import utc_now
+from poller.simulators.partner_central_faults import Faults
 from poller.simulators.partner_central_ops import ReadOperations
 from poller.simulators.partner_central_store import StoredInvitation, StoredOpportunity
 from poller.simulators.partner_central_validation import validate
@@ -47,25 +47,13 @@ def _real_monotonic() -> float:
     return time.monotonic()  # pragma: no cover - non-Unix
 
 
-@dataclass(slots=True)
-class _Fault:
-    operation: str
-    error_type: str
-    remaining: int
-    status: int
-    message: str
-    identifier: str | None = None  # only calls naming this record (Identifier or RelatedOpportunityIdentifier)
+def _target(request: Request) -> str:
+    return next((value for name, value in request.headers.items() if name.lower() == "x-amz-target"), "")
 
 
-def _identifiers(request: Request) -> set[str]:
-    """The record ids a request names, for faults aimed at one record."""
-    try:
-        params = request.json()
-    except ValueError:
-        return set()
-    if not isinstance(params, dict):
-        return set()
-    return {v for v in (params.get("Identifier"), params.get("RelatedOpportunityIdentifier")) if isinstance(v, str)}
+def _operation(request: Request) -> str:
+    target = _target(request)
+    return target.removeprefix(TARGET_PREFIX) if target.startswith(TARGET_PREFIX) else ""
 
 
 class PartnerCentralSimulator(Simulator):
@@ -79,7 +67,7 @@ class PartnerCentralSimulator(Simulator):
         self._lock = threading.RLock()
         self._opportunities: dict[str, StoredOpportunity] = {}
         self._invitations: dict[str, StoredInvitation] = {}
-        self._faults: list[_Fault] = []
+        self._faults = Faults()
         self._hook: Callable[[str], bool] | None = None
         self._operations = ReadOperations(self._opportunities, self._invitations).by_name()
         self._known_operations = frozenset(service_model().operation_names)
@@ -198,7 +186,14 @@ class PartnerCentralSimulator(Simulator):
         if status is None:
             status = 500 if error_type == "InternalServerException" else 400
         with self._lock:
-            self._faults.append(_Fault(operation, error_type, times, status, message, identifier))
+            self._faults.fail_next(operation, error_type, times=times, status=status, message=message,
+                                   identifier=identifier)
+
+    def answer_next(self, operation: str, body: bytes | str) -> None:
+        """The next call of `operation` ("*" = any) answers HTTP 200 with exactly this body (not JSON, a page whose
+        list is not an array, a NextToken that is an object, …): what no record-level fault can break."""
+        with self._lock:
+            self._faults.answer_next(operation, body.encode() if isinstance(body, str) else body)
 
     def malform(self, opportunity_id: str) -> None:
         """GetOpportunity answers a structurally broken record (no Id, LastModifiedDate or Customer; Project {}).
@@ -212,22 +207,35 @@ class PartnerCentralSimulator(Simulator):
     def garble(self, record_id: str, operation: str, **fields: Any) -> None:
         """`operation`'s answers about this opportunity or invitation carry `fields` verbatim, unshaped.
 
-        For what botocore itself cannot parse, e.g. garble(oid, "GetOpportunity", LastModifiedDate=""): the whole
-        response then fails in the client, unlike malform(), whose records parse and only our checks reject.
+        For what botocore itself cannot parse: a wrong-typed structure (LifeCycle="oops", Insights=5), an unreadable
+        timestamp (LastModifiedDate="not-a-date", in one ListOpportunities item or a Get answer), a union that is
+        not one (Payload="garbage"), text no store can hold ("\ud800"); None sends null, which reads as absent.
+        Unlike malform(), whose records parse and only the poller's own checks reject.
         """
         with self._lock:
             stored = self._invitations.get(record_id) or self._stored(record_id)
             stored.raw.setdefault(operation, {}).update(fields)
 
+    def serve_verbatim(self, record_id: str, operation: str, answer: dict[str, Any]) -> None:
+        """`operation` answers exactly `answer` about this record (its listing item, for a List operation).
+
+        For generated answers (the fuzz test): listings still filter and sort by the stored record.
+        """
+        with self._lock:
+            stored = self._invitations.get(record_id) or self._stored(record_id)
+            stored.verbatim[operation] = answer
+
     def heal(self, record_id: str) -> None:
-        """Answer normally again: undo malform() and garble()."""
+        """Answer normally again: undo malform(), garble() and serve_verbatim()."""
         with self._lock:
             if record_id in self._invitations:
                 self._invitations[record_id].raw.clear()
+                self._invitations[record_id].verbatim.clear()
                 return
             stored = self._stored(record_id)
             stored.malformed = False
             stored.raw.clear()
+            stored.verbatim.clear()
 
     # --- HTTP
 
@@ -239,20 +247,20 @@ class PartnerCentralSimulator(Simulator):
         self._hook = hook
 
     def handle(self, request: Request) -> Response:
-        if self._hook is not None:
-            target = next((v for k, v in request.headers.items() if k.lower() == "x-amz-target"), "")
-            if self._hook(target.removeprefix(TARGET_PREFIX)):
-                return Response(status=0, drop=True)
+        if self._hook is not None and self._hook(_target(request).removeprefix(TARGET_PREFIX)):
+            return Response(status=0, drop=True)
         try:
-            return json_response(200, self._answer(request))
+            answer = self._answer(request)
         except ServiceError as exc:
             return exc.response()
+        with self._lock:
+            raw = self._faults.raw_body(_operation(request))
+        return raw or json_response(200, answer)
 
     def _answer(self, request: Request) -> dict[str, Any]:
-        target = next((value for name, value in request.headers.items() if name.lower() == "x-amz-target"), "")
-        operation = target.removeprefix(TARGET_PREFIX) if target.startswith(TARGET_PREFIX) else ""
+        target, operation = _target(request), _operation(request)
         with self._lock:
-            self._inject_fault(operation, request)
+            self._faults.raise_error(operation, request)
             if operation not in self._known_operations:
                 raise ServiceError("UnknownOperationException", f"unknown target {target!r}")
             if operation in READ_OPERATIONS:
@@ -272,15 +280,6 @@ class PartnerCentralSimulator(Simulator):
             raise ServiceError("UnknownOperationException", f"{operation} is not simulated")
         with self._lock:
             return answer(params)
-
-    def _inject_fault(self, operation: str, request: Request) -> None:
-        for fault in self._faults:
-            if fault.operation in (operation, "*") and (fault.identifier is None or
-                                                         fault.identifier in _identifiers(request)):
-                fault.remaining -= 1
-                if fault.remaining <= 0:
-                    self._faults.remove(fault)
-                raise ServiceError(fault.error_type, fault.message, status=fault.status)
 
     def _admit_read(self) -> None:
         """A rolling one-second window over read calls from every client, like the per-account quota."""

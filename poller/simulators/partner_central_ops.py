@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from botocore.model import Shape
+
 from poller.simulators.partner_central_store import (
     Pager,
     StoredInvitation,
@@ -47,13 +49,14 @@ class ReadOperations:
         size = params.get("MaxResults", DEFAULT_PAGE_SIZE)
         page, next_token = self.pager.page("ListOpportunities", ids, offset, size)
         # An opportunity removed after the listing began is skipped, as a live service would.
-        summaries = [{**project(self.opportunities[i].record, _OPPORTUNITY_SUMMARY),
-                      **self.opportunities[i].raw.get("ListOpportunities", {})}
+        summaries = [_answer(self.opportunities[i], "ListOpportunities", _OPPORTUNITY_SUMMARY)
                      for i in page if i in self.opportunities]
         return {"OpportunitySummaries": summaries, **({"NextToken": next_token} if next_token else {})}
 
     def get_opportunity(self, params: dict[str, Any]) -> dict[str, Any]:
         stored = self._visible(params["Identifier"], params["Catalog"])
+        if "GetOpportunity" in stored.verbatim:
+            return stored.verbatim["GetOpportunity"]
         record = project(stored.record, _OPPORTUNITY)
         if stored.malformed:
             for key in ("Id", "LastModifiedDate", "Customer"):
@@ -64,6 +67,8 @@ class ReadOperations:
     def get_aws_summary(self, params: dict[str, Any]) -> dict[str, Any]:
         opportunity_id = params["RelatedOpportunityIdentifier"]
         stored = self._visible(opportunity_id, params["Catalog"])
+        if "GetAwsOpportunitySummary" in stored.verbatim:
+            return stored.verbatim["GetAwsOpportunitySummary"]
         if stored.summary is None:  # not submitted to AWS yet: there is no AWS view (DESIGN §10)
             raise not_found(f"No AWS opportunity summary found for {opportunity_id}")
         return {**project({**stored.summary, "Catalog": stored.catalog, "RelatedOpportunityId": opportunity_id},
@@ -76,8 +81,7 @@ class ReadOperations:
             ids, offset = select_invitations(self.invitations.values(), params["Catalog"], params), 0
         size = params.get("MaxResults", DEFAULT_PAGE_SIZE)
         page, next_token = self.pager.page("ListEngagementInvitations", ids, offset, size)
-        summaries = [{**project(self.invitations[i].record, _INVITATION_SUMMARY),
-                      **self.invitations[i].raw.get("ListEngagementInvitations", {})}
+        summaries = [_answer(self.invitations[i], "ListEngagementInvitations", _INVITATION_SUMMARY)
                      for i in page if i in self.invitations]
         return {"EngagementInvitationSummaries": summaries, **({"NextToken": next_token} if next_token else {})}
 
@@ -85,7 +89,7 @@ class ReadOperations:
         identifier, catalog = params["Identifier"], params["Catalog"]
         for stored in self.invitations.values():
             if stored.catalog == catalog and identifier in (stored.record["Id"], stored.record.get("Arn")):
-                return {**project(stored.record, _INVITATION), **stored.raw.get("GetEngagementInvitation", {})}
+                return _answer(stored, "GetEngagementInvitation", _INVITATION)
         raise not_found(f"Engagement invitation {identifier} not found")
 
     def _visible(self, opportunity_id: str, catalog: str) -> StoredOpportunity:
@@ -93,3 +97,10 @@ class ReadOperations:
         if stored is None or stored.catalog != catalog:
             raise not_found(f"Opportunity {opportunity_id} not found in catalog {catalog}")
         return stored
+
+
+def _answer(stored: StoredOpportunity | StoredInvitation, operation: str, of: Shape) -> dict[str, Any]:
+    """The record as `operation` answers it: projected on its shape with any garbled fields, or verbatim."""
+    if operation in stored.verbatim:
+        return stored.verbatim[operation]
+    return {**project(stored.record, of), **stored.raw.get(operation, {})}

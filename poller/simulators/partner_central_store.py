@@ -23,6 +23,7 @@ class StoredOpportunity:
     summary: dict[str, Any] | None = None
     malformed: bool = False
     raw: dict[str, dict[str, Any]] = field(default_factory=dict)  # operation → fields answered verbatim
+    verbatim: dict[str, dict[str, Any]] = field(default_factory=dict)  # operation → the whole answer, as is
     modified: dt.datetime = _EPOCH
     created: dt.datetime = _EPOCH
 
@@ -38,6 +39,7 @@ class StoredInvitation:
     catalog: str
     record: dict[str, Any]
     raw: dict[str, dict[str, Any]] = field(default_factory=dict)  # operation → fields answered verbatim
+    verbatim: dict[str, dict[str, Any]] = field(default_factory=dict)  # operation → the whole answer, as is
     invited: dt.datetime = field(default=_EPOCH)
 
     def refresh(self) -> None:

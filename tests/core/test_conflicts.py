@@ -12,7 +12,7 @@ from poller.core.keys import event_key
 from poller.core.model import Deal, Spend
 from poller.core.timefmt import iso
 
-DEAL_KW = {"deal_id": "9001", "owner_id": "7", "dealname": "Data lake migration", "amount": "1000",
+DEAL_KW = {"deal_id": "9001", "owner_id": "7", "dealname": "Data lake migration", "amount": "1000", "currency": "USD",
            "closedate": "2025-06-30T00:00:00.000Z"}
 DEAL = Deal(**DEAL_KW)
 AGREED = {name: ReconciledField(pc_value=pc, deal_value=d) for name, (pc, d) in mapped_pairs(snap(), DEAL).items()}
@@ -43,9 +43,43 @@ def test_closedate_as_utc_calendar_date(closedate, expected):
 
 
 def test_spend_is_summed_and_compared_to_the_cent():
-    spends = (Spend(amount="1000.50", currency="USD"), Spend(amount="200", currency="USD"), Spend(amount=None))
-    pc, deal = mapped_pairs(snap(expected_spend=spends), Deal(deal_id="1", amount="1200.5"))["expected_spend"]
-    assert pc == deal == "1200.50"
+    spends = (Spend(amount="1000.50", currency="USD", frequency="Monthly"),
+              Spend(amount="200", currency="usd", frequency="Monthly"),
+              Spend(amount=None, currency="USD", frequency="Monthly"))
+    deal = Deal(deal_id="1", amount="1200.5", currency="USD")
+    pc, amount = mapped_pairs(snap(expected_spend=spends), deal)["expected_spend"]
+    assert pc == amount == "1200.50"
+
+
+USD_1000 = Spend(amount="1000", currency="USD", frequency="Monthly", target_company="AWS")
+EUR_900 = Spend(amount="900", currency="EUR", frequency="Monthly", target_company="AWS")
+
+
+@pytest.mark.parametrize(("spends", "currency", "expected"), [
+    ((USD_1000, EUR_900), "USD", "1000.00"),  # the EUR entry is left out, never added: not 1900
+    ((USD_1000, EUR_900), "EUR", "900.00"),
+    ((EUR_900,), "USD", None),  # nothing in the deal's currency: nothing to compare
+    ((USD_1000, Spend(amount="12000", currency="USD", frequency="None", target_company="Self")), "USD", None),
+    ((Spend(amount="1000", currency="USD"),), "USD", None),  # no stated frequency
+    ((USD_1000,), None, None),  # the deal's currency is unknown
+])
+def test_only_like_is_compared_with_like(spends, currency, expected):
+    pairs = mapped_pairs(snap(expected_spend=spends), Deal(deal_id="1", amount="1900", currency=currency))
+    assert pairs.get("expected_spend", (None, None))[0] == expected
+    assert ("expected_spend" in pairs) == (expected is not None)
+
+
+def test_spend_in_other_currencies_raises_no_false_conflict():
+    """USD 1,000 + EUR 900 against a USD 1,900 deal was once a conflict (1,900 = 1,900 only by adding currencies);
+    now the like-with-like values (1,000 vs 1,900) are compared, and a change in EUR alone is not a conflict."""
+    agreed = {"expected_spend": ReconciledField(pc_value="1000.00", deal_value="1000.00")}
+    eur_moved = snap(expected_spend=(USD_1000, Spend(amount="5000", currency="EUR", frequency="Monthly")))
+    deal = Deal(**{**DEAL_KW, "amount": "1100"})  # the seller changed the deal; in USD the spend did not move
+    result = detect_conflicts(eur_moved, deal, agreed, NOW, rules=RULES)
+    assert result.events == () and "expected_spend" not in result.fields
+    mixed = snap(expected_spend=(USD_1000, Spend(amount="1200", currency="USD", frequency="None")))
+    kept = detect_conflicts(mixed, deal, agreed, NOW, rules=RULES).reconciled
+    assert kept["expected_spend"] == agreed["expected_spend"]  # not comparable: its last pair is kept
 
 
 def test_no_link_means_no_conflicts_and_state_kept():
@@ -102,8 +136,8 @@ def test_resolution_clears_raised_at():
 
 def test_several_fields_are_one_event():
     new = snap(target_close_date="2025-07-15", title="Data lake v2",
-               expected_spend=(Spend(amount="3000", currency="USD"),))
-    deal = Deal(deal_id="9001", dealname="Lake house", amount="2500", closedate="2025-08-01")
+               expected_spend=(Spend(amount="3000", currency="USD", frequency="Monthly"),))
+    deal = Deal(deal_id="9001", dealname="Lake house", amount="2500", currency="USD", closedate="2025-08-01")
     [event] = detect_conflicts(new, deal, AGREED, NOW, rules=RULES).events
     assert [c.field for c in event.changes] == ["expected_spend", "target_close_date", "title"]
 

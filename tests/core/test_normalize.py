@@ -7,7 +7,7 @@ import datetime as dt
 import pytest
 from core_builders import aws_summary, opportunity
 
-from poller.core.errors import MalformedRecord
+from poller.core.errors import IncompleteRecord, MalformedRecord
 from poller.core.model import Person, Snapshot, Spend
 from poller.core.normalize import aws_view_from, invitation_from, listed_version, snapshot_from
 
@@ -112,11 +112,47 @@ def test_unknown_enum_values_are_kept():
 
 
 def test_missing_optional_blocks():
-    opp = opportunity(LifeCycle=None, Customer=..., Project=..., RelatedEntityIdentifiers=...)
+    opp = opportunity(LifeCycle={"Stage": None}, Customer=..., Project=..., RelatedEntityIdentifiers=...)
     s = snapshot_from(opp, aws_summary(Insights=None, LifeCycle=None, Customer=None), catalog="AWS")
     assert s.stage is None and s.title is None and s.expected_spend == ()
     assert s.aws is not None and s.aws.engagement_score is None and s.aws.program_categories == ()
     assert s.aws.stage is None and s.aws.contacts == ()
+
+
+@pytest.mark.parametrize("life", ["absent", None, {}, {"Stage": None, "ReviewStatus": " ", "NextSteps": "call"}])
+def test_a_lifecycle_without_stage_or_review_status_is_incomplete(life):
+    # Every review event and the sweep depend on this block: a record without it is not stored as "no status".
+    record = opportunity(LifeCycle=...) if life == "absent" else {**opportunity(), "LifeCycle": life}
+    with pytest.raises(IncompleteRecord) as caught:
+        snapshot_from(record, None, catalog="AWS")
+    assert caught.value.record_id == "O1234567" and "LifeCycle" in caught.value.reason
+    assert str(caught.value).startswith("incomplete record O1234567")
+
+
+@pytest.mark.parametrize("life", [{"Stage": "Prospect"}, {"ReviewStatus": "Approved"}])
+def test_stage_or_review_status_alone_is_complete(life):
+    # An AWS referral may have no ReviewStatus (it "only applies to partner referrals").
+    s = snapshot_from({**opportunity(), "LifeCycle": life}, None, catalog="AWS")
+    assert (s.stage, s.review_status) == (life.get("Stage"), life.get("ReviewStatus"))
+
+
+@pytest.mark.parametrize(("raw", "stored"), [
+    ("Acme \ud800 Corp", "Acme \ufffd Corp"),  # a lone surrogate cannot be encoded as UTF-8 at all
+    ("Acme\x00 Corp\x07", "Acme Corp"),  # NUL and other C0 controls: HTML and XML forbid them
+    ("Line\tone\r\ntwo", "Line\tone\r\ntwo"),  # tab and line breaks stay
+    ("\u202eevil\u202c <b>", "\u202eevil\u202c <b>"),  # storable: subjects clean bidi, bodies escape HTML
+])
+def test_text_is_storable(raw, stored):
+    s = snapshot_from(opportunity(Project={"Title": raw}), aws_summary(OpportunityTeam=[{"FirstName": raw}]),
+                      catalog="AWS")
+    assert s.title == stored and s.aws is not None and s.aws.team[0].first_name == stored
+    assert stored.encode("utf-8")  # nothing left that UTF-8 cannot encode
+
+
+def test_null_list_entries_are_no_entries():
+    s = snapshot_from(opportunity(), aws_summary(OpportunityTeam=[None, {"Email": "a@amazon.com"}, None]),
+                      catalog="AWS")
+    assert s.aws is not None and [p.email for p in s.aws.team] == ["a@amazon.com"]
 
 
 @pytest.mark.parametrize("summary", [

@@ -1,0 +1,184 @@
+"""What HubSpot holds against what the truth expected: missed, duplicated, wrong, spurious, and latency.
+
+A task is tied to (kind, subject) through its event key (the `poller_event_key` property or the body's Ref token)
+and the events table of the state database: labels only, never expectations. Everything checked (owner, priority,
+due date, deal, note) is read from HubSpot's objects.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+import re
+import sqlite3
+import unicodedata
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from soak.truth import Expected
+from soak.world import World
+
+REF = re.compile(r"Ref: (evk_[0-9a-f]+)")
+DUE_SLACK = dt.timedelta(minutes=1)
+SUBJECT_LIMIT = 250  # poller's stated cap; HubSpot documents 65,536 for any text property
+# A task answers a transition only if it arrived within this long: the world keeps every state for hours and its
+# outages last less than two, so anything later is a different notification (and the transition went unannounced).
+ANSWER_WITHIN = dt.timedelta(hours=24)
+
+
+@dataclass(slots=True, kw_only=True)
+class Sent:
+    """One task in HubSpot (with its notes), as a seller would find it."""
+
+    key: str
+    kind: str
+    subject: str
+    task_id: str
+    owner: str | None
+    priority: str | None
+    due: dt.datetime | None
+    created: dt.datetime
+    deal: str | None
+    title: str
+    body: str
+    notes: list[tuple[str | None, str | None]] = field(default_factory=list)  # (deal, owner) per note
+
+
+@dataclass(slots=True)
+class Outcome:
+    matched: list[tuple[Expected, Sent]] = field(default_factory=list)
+    missed: list[Expected] = field(default_factory=list)
+    duplicated: list[Sent] = field(default_factory=list)
+    spurious: list[Sent] = field(default_factory=list)
+    wrong: Counter[str] = field(default_factory=Counter)
+    wrong_examples: list[str] = field(default_factory=list)
+    same_key_duplicates: int = 0
+    by_kind: dict[str, Counter[str]] = field(default_factory=lambda: defaultdict(Counter))
+
+    @property
+    def latencies(self) -> list[float]:
+        return sorted((sent.created - exp.at).total_seconds() / 60 for exp, sent in self.matched)
+
+
+def _time(text: str | None) -> dt.datetime | None:
+    if not text:
+        return None
+    return dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+def _key(props: dict[str, Any], body_name: str) -> str | None:
+    if props.get("poller_event_key"):
+        return props["poller_event_key"]
+    found = REF.search(props.get(body_name) or "")
+    return found.group(1) if found else None
+
+
+def sent_notifications(hub: Any, db: Path) -> list[Sent]:
+    with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as conn:
+        labels = {key: (kind, subject) for key, kind, subject in conn.execute("SELECT key, kind, subject_id FROM events")}
+    notes: dict[str, list[tuple[str | None, str | None]]] = defaultdict(list)
+    for note in hub.notes():
+        props = note["properties"]
+        deals = note["associations"].get("deals") or []
+        notes[_key(props, "hs_note_body") or f"?{note['id']}"].append((deals[0] if deals else None,
+                                                                       props.get("hubspot_owner_id")))
+    sent = []
+    for task in hub.tasks():
+        props = task["properties"]
+        key = _key(props, "hs_task_body") or f"?{task['id']}"
+        kind, subject = labels.get(key, ("(unknown)", "(unknown)"))
+        deals = task["associations"].get("deals") or []
+        sent.append(Sent(key=key, kind=kind, subject=subject, task_id=task["id"], owner=props.get("hubspot_owner_id"),
+                         priority=props.get("hs_task_priority"), due=_time(props.get("hs_timestamp")),
+                         created=_time(props.get("hs_createdate")) or dt.datetime.min.replace(tzinfo=dt.UTC),
+                         deal=deals[0] if deals else None, title=props.get("hs_task_subject") or "",
+                         body=props.get("hs_task_body") or "", notes=notes.get(key, [])))
+    return sent
+
+
+def clean_subject(text: str) -> bool:
+    """Plain text as HubSpot shows it: no HTML entities, no control or bidi characters, within the cap."""
+    bad = any(unicodedata.category(c) in ("Cc", "Cf") and c not in "\u200d\ufe0f" for c in text)
+    return html.unescape(text) == text and not bad and 0 < len(text) <= SUBJECT_LIMIT
+
+
+def compare(expected: list[Expected], sent: list[Sent], world: World) -> Outcome:
+    out = Outcome()
+    out.same_key_duplicates = sum(n - 1 for n in Counter(s.key for s in sent).values() if n > 1)
+    wanted: dict[tuple[str, str], list[Expected]] = defaultdict(list)
+    for exp in expected:
+        wanted[(exp.kind, exp.subject)].append(exp)
+    got: dict[tuple[str, str], list[Sent]] = defaultdict(list)
+    for s in sent:
+        got[(s.kind, s.subject)].append(s)
+    for pair in set(wanted) | set(got):
+        transitions = sorted(wanted.get(pair, []), key=lambda e: e.at)
+        tasks = sorted(got.get(pair, []), key=lambda s: s.created)
+        taken: set[int] = set()
+        # Latest transition first, each takes the earliest task created at or after it: a task is credited to the
+        # newest transition it can answer, so a miss is blamed on the transition that really went unannounced.
+        # What is left over repeats one of them (duplicated) or announces something that never happened (spurious).
+        for exp in reversed(transitions):
+            index = next((i for i, s in enumerate(tasks)
+                          if i not in taken and exp.at <= s.created <= exp.at + ANSWER_WITHIN), None)
+            if index is None:
+                out.missed.append(exp)
+                out.by_kind[exp.kind]["missed"] += 1
+                continue
+            taken.add(index)
+            out.matched.append((exp, tasks[index]))
+            out.by_kind[exp.kind]["ok"] += 1
+            _check(exp, tasks[index], world, out)
+        announced = [tasks[i].created for i in taken]
+        for i, s in enumerate(tasks):
+            if i in taken:
+                continue
+            # A repeat of something already announced is a duplicate; news about nothing is spurious.
+            repeat = any(created <= s.created for created in announced)
+            (out.duplicated if repeat else out.spurious).append(s)
+            out.by_kind[s.kind]["duplicated" if repeat else "spurious"] += 1
+    return out
+
+
+def _check(exp: Expected, sent: Sent, world: World, out: Outcome) -> None:
+    problems = []
+    owners = world.owner_changes(exp.deal_id, exp.at, sent.created)
+    if sent.owner not in owners:
+        problems.append(f"owner {sent.owner} not in {sorted(owners)}")
+    if sent.priority != exp.priority:
+        problems.append(f"priority {sent.priority} ≠ {exp.priority}")
+    problems.extend(_due_problems(exp, sent))
+    if sent.deal != exp.deal_id:
+        problems.append(f"deal {sent.deal} ≠ {exp.deal_id}")
+    if exp.deal_id is not None and [d for d, _o in sent.notes] != [exp.deal_id]:
+        problems.append(f"notes {sent.notes} ≠ one on deal {exp.deal_id}")
+    if exp.subject not in html.unescape(sent.body):
+        problems.append("the task body does not name the opportunity")
+    if not clean_subject(sent.title):
+        problems.append(f"subject not plain text: {sent.title!r}")
+    for problem in problems:
+        out.wrong[problem.split(" ")[0]] += 1
+        if len(out.wrong_examples) < 40:
+            out.wrong_examples.append(f"{exp.kind} {exp.subject}: {problem}")
+    if problems:
+        out.by_kind[exp.kind]["wrong"] += 1
+
+
+def _due_problems(exp: Expected, sent: Sent) -> list[str]:
+    """The design fixes due *hours* by kind and priority, counted from when the poller planned the notification:
+    somewhere between the transition and the task's creation. Invitations: never after their expiry."""
+    if sent.due is None:
+        return ["due missing"]
+    problems = []
+    if exp.due_cap is not None and sent.due > exp.due_cap:
+        problems.append(f"due {sent.due:%m-%d %H:%M} after the invitation expires {exp.due_cap:%m-%d %H:%M}")
+    if exp.due_hours is None:
+        return problems
+    hours = dt.timedelta(hours=exp.due_hours)
+    capped = exp.due_cap is not None and exp.due_cap < sent.created + hours
+    if not capped and not exp.at + hours - DUE_SLACK <= sent.due <= sent.created + hours + DUE_SLACK:
+        problems.append(f"due {(sent.due - sent.created) / dt.timedelta(hours=1):.1f} h after creation, "
+                        f"expected {exp.due_hours} h")
+    return problems
