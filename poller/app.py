@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+import threading
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -12,12 +14,15 @@ from typing import Any
 from poller.clock import utc_now
 from poller.config import Settings
 from poller.core.rules import RuleConfig
+from poller.errors import StopRequested
 from poller.pacing import RateGate
 from poller.partner_central import HOST as PC_HOST
 from poller.partner_central import PartnerCentral, make_client
 from poller.retry import RetrySettings
+from poller.stopping import interruptible
 from state import StateStore, open_store
 from state.budget import Budgets
+from state.lease import Lease
 
 SEARCHES_PER_SECOND = 3.0  # HubSpot allows searches about 4 per second on their own; keep a margin for jitter
 
@@ -31,10 +36,23 @@ class App:
     hubspot: Any | None  # poller.hubspot.HubSpotPortal when a token is configured
     clock: Callable[[], dt.datetime] = utc_now
     api_calls: Counter[str] = field(default_factory=Counter)  # this process's calls per host, for the run row
+    stop: threading.Event = field(default_factory=threading.Event)  # set by SIGTERM, SIGINT or SIGHUP
+    lease: Lease | None = None  # the lease the running cycle holds, renewed as it goes
 
     def count_call(self, host: str, n: int = 1) -> None:
+        """Every API request passes here first (the adapters call it before sending): the record boundary."""
+        self.at_boundary()
         self.api_calls[host] += n
         Budgets(self.store.db).count_call(host, self.clock(), n)
+
+
+    def at_boundary(self) -> None:
+        """Before each request: a stop request ends the run here, between records, not after the page; and the
+        lease is renewed, so a live run is never taken for a dead one however long its page or delivery takes."""
+        if self.stop.is_set():
+            raise StopRequested("stop requested")
+        if self.lease is not None:
+            self.lease.renew(self.clock())
 
 
 def rules_from(settings: Settings) -> RuleConfig:
@@ -62,9 +80,12 @@ def build_app(settings: Settings, *, pc_client: Any = None, hubspot: Any = None,
     store = store or open_store(settings.db)
     app = App(settings=settings, store=store, rules=rules_from(settings), pc=None, hubspot=None,  # type: ignore[arg-type]
               clock=clock)
+    # Waits (pacing, back-off) end early on a stop signal: the next request then stops the run.
+    pause = interruptible(app.stop)
+    retry = dataclasses.replace(retry, sleep=pause)
     app.pc = PartnerCentral(pc_client or make_client(timeout=settings.http_timeout), catalog=settings.catalog,
                             gate=RateGate(settings.pc_requests_per_second if pacing else None, clock=time.time,
-                                          shared=Budgets(store.db)),
+                                          shared=Budgets(store.db), sleep=pause),
                             retry=retry,
                             count_call=lambda op: app.count_call(PC_HOST))
     if hubspot is None and settings.hubspot_configured:
@@ -72,6 +93,7 @@ def build_app(settings: Settings, *, pc_client: Any = None, hubspot: Any = None,
 
         hubspot = HubSpotPortal.from_settings(settings, store=store, retry=retry, clock=clock,
                                               count_call=lambda n=1: app.count_call("hubspot", n),
-                                              search_gate=RateGate(SEARCHES_PER_SECOND if pacing else None))
+                                              search_gate=RateGate(SEARCHES_PER_SECOND if pacing else None,
+                                                                   sleep=pause))
     app.hubspot = hubspot
     return app

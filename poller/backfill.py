@@ -41,7 +41,7 @@ from poller.cycle import CURSOR, Limits
 from poller.errors import BudgetExhausted, FatalError, PollerError
 from poller.ingest import RunTally, ingest_listed_page
 from state import StateStore
-from state.lease import Lease
+from state.lease import Lease, takeover_grace
 
 log = logging.getLogger(__name__)
 DATE_ONLY = re.compile(r"^\s*\d{4}-\d{2}-\d{2}\s*$")
@@ -105,7 +105,7 @@ class BackfillResult:
 
 
 def backfill(app: App, window: Window, *, dry_run: bool = False, progress: Callable[[Progress], None] | None = None,
-             stop_requested: Callable[[], bool] | None = None, lease_ttl: float = 900.0) -> BackfillResult:
+             stop_requested: Callable[[], bool] | None = None, lease_ttl: float | None = None) -> BackfillResult:
     """Re-derive the window's events; queue (and, with HubSpot configured, deliver) only those never seen before."""
     if app.store.cursor(CURSOR) is None and app.store.records.is_empty():
         raise BackfillRefused("the state database has no baseline yet: run `poller run` once first "
@@ -117,11 +117,12 @@ def backfill(app: App, window: Window, *, dry_run: bool = False, progress: Calla
 
 
 def _run(app: App, window: Window, *, dry_run: bool, progress: Callable[[Progress], None],
-         stop_requested: Callable[[], bool] | None, lease_ttl: float, log_summary: bool) -> BackfillResult:
+         stop_requested: Callable[[], bool] | None, lease_ttl: float | None, log_summary: bool) -> BackfillResult:
     started = time.monotonic()
     now = app.clock()
     mode = "backfill-dry-run" if dry_run else "backfill"
-    lease = Lease(app.store.db, ttl=dt.timedelta(seconds=lease_ttl))
+    lease = Lease(app.store.db, ttl=takeover_grace(app.settings.http_timeout) if lease_ttl is None
+                  else dt.timedelta(seconds=lease_ttl))
     holder = lease.acquire(now)
     if holder is not None:
         message = (f"another run holds the lease ({holder.holder}, until {holder.expires_at}); "
@@ -131,6 +132,7 @@ def _run(app: App, window: Window, *, dry_run: bool, progress: Callable[[Progres
         return BackfillResult(status="skipped", exit_code=0, dry_run=dry_run,
                               summary={"run_id": run_id, "status": "skipped", "message": message})
     app.api_calls.clear()
+    app.lease = lease  # renewed before every API request (a dry run's copy: nobody else can see it anyway)
     cursor_before = app.store.cursor(CURSOR)
     run_id = app.store.runs.start(mode, iso(now), cursor_before)
     resumed_from = app.store.cursor(window.checkpoint)
@@ -145,7 +147,7 @@ def _run(app: App, window: Window, *, dry_run: bool, progress: Callable[[Progres
         relist(app, window, run_id=run_id, tally=tally, limits=limits, lease=lease, progress=progress,
                start=resumed_from)
         app.store.db.execute("DELETE FROM cursors WHERE name = ?", [window.checkpoint])  # done: a rerun starts over
-        if not dry_run and app.hubspot is not None:
+        if not dry_run and app.hubspot is not None and app.settings.deliver:
             outcome = app.hubspot.deliver_outbox()
             delivered, parked = outcome.delivered, outcome.parked
             if outcome.deferred:
@@ -164,6 +166,7 @@ def _run(app: App, window: Window, *, dry_run: bool, progress: Callable[[Progres
         log.error("backfill failed: %s", error)
         log.debug("backfill failure", exc_info=True)
     finally:
+        app.lease = None
         lease.release()
         checkpoint_after = app.store.cursor(window.checkpoint)
         fields = dict(status=status, finished_at=iso(app.clock()), duration_ms=int((time.monotonic() - started) * 1000),
@@ -175,7 +178,7 @@ def _run(app: App, window: Window, *, dry_run: bool, progress: Callable[[Progres
         "run_id": None if dry_run else run_id, "mode": mode, "since": window.since, "until": window.until,
         "found": tally.derived, "new": tally.events, "known": tally.derived - tally.events,
         "history_replayed": replayed, "pages": tally.pages, "opportunities_reread": tally.changed,
-        "queued": 0 if dry_run or app.hubspot is not None else len(tally.notifications),
+        "queued": 0 if dry_run or (app.hubspot is not None and app.settings.deliver) else len(tally.notifications),
         "checkpoint": window.checkpoint, "resumed_from": resumed_from, "checkpoint_after": checkpoint_after,
         **{k: fields[k] for k in ("status", "delivered", "parked", "deferred", "error", "skipped_ids", "api_calls",
                                   "duration_ms", "cursor_after")},
@@ -281,4 +284,4 @@ def _scratch_copy(app: App) -> App:
     conn.execute("PRAGMA foreign_keys = ON")
     conn.execute("DELETE FROM lease")  # a cycle running right now holds the real lease, not this copy's
     return App(settings=app.settings, store=StateStore(Database(conn)), rules=app.rules, pc=app.pc,
-               hubspot=app.hubspot, clock=app.clock, api_calls=app.api_calls)
+               hubspot=app.hubspot, clock=app.clock, api_calls=app.api_calls, stop=app.stop)

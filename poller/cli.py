@@ -35,3 +35,4 @@ cli.add_command(__import__("poller.commands.daemon_cmd", fromlist=["daemon_comma
 cli.add_command(__import__("poller.commands.backfill_cmd", fromlist=["backfill_command"]).backfill_command)
 cli.add_command(__import__("poller.commands.config_cmd", fromlist=["config_group"]).config_group)
 cli.add_command(__import__("poller.commands.outbox_cmd", fromlist=["outbox_group"]).outbox_group)
+cli.add_command(__import__("poller.commands.prune_cmd", fromlist=["prune_command"]).prune_command)

@@ -8,22 +8,20 @@ import tomllib
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
+from poller import redaction
+from poller.config_values import (
+    BOUNDS,
+    boolean,
+    bounded_duration,
+    check_base_url,
+    check_link_template,
+    parse_duration,
+    token,
+)
 from poller.errors import ConfigError
 
-DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
-UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, None: 1}
-
-
-def parse_duration(text: str | int | float, name: str) -> float:
-    """'15m', '1h', '90s', '3600' → seconds."""
-    if isinstance(text, int | float) and not isinstance(text, bool):
-        return float(text)
-    match = DURATION.match(str(text))
-    if not match:
-        raise ConfigError(f"{name}: {text!r} is not a duration (examples: 90s, 15m, 1h)")
-    return float(match.group(1)) * UNITS[match.group(2)]
+__all__ = ["DURATIONS", "ENV", "Settings", "load_settings", "parse_duration"]
 
 
 DEFAULT_CONFLICT_MAPPING = (("expected_spend", "amount"), ("target_close_date", "closedate"), ("title", "dealname"))
@@ -58,6 +56,8 @@ class Settings:
     priority: tuple[tuple[str, str], ...] = ()
     partner_central_url: str | None = None
     log_format: str = "text"
+    deliver: bool = True  # false: record events and queue notifications, send nothing (no token needed)
+    retention: float = 180 * 86400.0  # `poller prune` (and the daemon, daily) deletes history older than this
     # Conflict detection: snapshot field → the deal property it is compared with ("" = don't compare that field).
     conflict_mapping: tuple[tuple[str, str], ...] = DEFAULT_CONFLICT_MAPPING
     # The portal's company currency: a deal without deal_currency_code has its amount in it (ISO 4217).
@@ -93,8 +93,11 @@ ENV = {
     "log_format": "POLLER_LOG_FORMAT",
     "conflict_mapping": "POLLER_CONFLICT_MAPPING",
     "deal_currency": "POLLER_DEAL_CURRENCY",
+    "deliver": "POLLER_DELIVER",
+    "retention": "POLLER_RETENTION",
 }
-DURATIONS = {"lookback", "sweep_period", "run_time_budget", "http_timeout", "settle_time"}
+DURATIONS = {"lookback", "sweep_period", "run_time_budget", "http_timeout", "settle_time", "retention"}
+assert DURATIONS <= set(BOUNDS)
 SETTLE_MARGIN = 60.0  # seconds HubSpot may go on processing a request after the client's timeout
 TOKEN_FILE_ENV = "HUBSPOT_ACCESS_TOKEN_FILE"
 CATALOGS = ("AWS", "Sandbox")
@@ -104,10 +107,11 @@ LOG_FORMATS = ("text", "json")
 def _coerce(name: str, raw: Any, kinds: tuple[str, ...], priorities: tuple[str, ...]) -> Any:
     """Turn a raw value from env (text) or TOML (typed) into the setting's type, or fail naming the setting."""
     if name in DURATIONS:
-        value = parse_duration(raw, name)
-        if value < 0:
-            raise ConfigError(f"{name}: must not be negative")
-        return value
+        return bounded_duration(raw, name)
+    if name == "deliver":
+        return boolean(raw, name)
+    if name == "hubspot_access_token":
+        return token(raw, name)
     if name in {"hubspot_requests_per_10s", "pc_daily_budget", "retry_attempts", "score_change_threshold",
                 "high_engagement_score", "conflict_reraise_hours"}:
         try:
@@ -153,7 +157,12 @@ def _coerce(name: str, raw: Any, kinds: tuple[str, ...], priorities: tuple[str, 
         return tuple(sorted(pairs))
     if not isinstance(raw, str):
         raise ConfigError(f"{name}: expected text, got {type(raw).__name__}")
-    return raw.strip() or None
+    text = raw.strip() or None
+    if text is not None and name == "hubspot_base_url":
+        check_base_url(text, name)
+    if text is not None and name == "partner_central_url":
+        check_link_template(text, name)
+    return text
 
 
 def _conflict_mapping(raw: Any) -> tuple[tuple[str, str], ...]:
@@ -178,9 +187,6 @@ def _conflict_mapping(raw: Any) -> tuple[tuple[str, str], ...]:
 def _validate(s: Settings) -> Settings:
     if s.catalog not in CATALOGS:
         raise ConfigError(f"catalog: {s.catalog!r} is not one of {', '.join(CATALOGS)} (POLLER_CATALOG)")
-    url = urlsplit(s.hubspot_base_url or "")
-    if url.scheme not in ("http", "https") or not url.netloc:
-        raise ConfigError(f"hubspot_base_url: {s.hubspot_base_url!r} is not an http(s) URL (HUBSPOT_BASE_URL)")
     if s.log_format not in LOG_FORMATS:
         raise ConfigError(f"log_format: expected one of {', '.join(LOG_FORMATS)}")
     if s.fallback_owner_id is not None and not s.fallback_owner_id.isdigit():
@@ -200,12 +206,7 @@ def load_settings(config_path: str | None = None, environ: dict[str, str] | None
     values: dict[str, Any] = {}
     path = config_path or env.get("POLLER_CONFIG") or ("poller.toml" if Path("poller.toml").exists() else None)
     if path:
-        try:
-            data = tomllib.loads(Path(path).read_text())
-        except FileNotFoundError:
-            raise ConfigError(f"config: file {path} not found") from None
-        except tomllib.TOMLDecodeError as exc:
-            raise ConfigError(f"config: {path} is not valid TOML ({exc})") from None
+        data = _read_toml(path)
         data = data.get("poller", data)  # accept a [poller] table or top-level keys
         for key, raw in data.items():
             if key not in names or key == "hubspot_access_token":
@@ -220,13 +221,40 @@ def load_settings(config_path: str | None = None, environ: dict[str, str] | None
             except ConfigError as exc:
                 raise ConfigError(f"{exc} ({var})") from None
     if "hubspot_access_token" not in values and env.get(TOKEN_FILE_ENV):
-        try:
-            values["hubspot_access_token"] = Path(env[TOKEN_FILE_ENV]).read_text().strip() or None
-        except OSError as exc:
-            raise ConfigError(f"hubspot_access_token: cannot read {TOKEN_FILE_ENV} ({exc.strerror})") from None
+        values["hubspot_access_token"] = _read_token_file(env[TOKEN_FILE_ENV])
     for key, raw in (overrides or {}).items():
         if raw is not None:
             values[key] = raw
     if "settle_time" not in values and "http_timeout" in values:  # the default follows a changed timeout
         values["settle_time"] = values["http_timeout"] + SETTLE_MARGIN
+    # Known from here on, the secrets are masked in everything the process logs, prints or stores.
+    redaction.register([values.get("hubspot_access_token"), env.get("AWS_SECRET_ACCESS_KEY"),
+                        env.get("AWS_SESSION_TOKEN")])
     return _validate(Settings(**values))
+
+
+def _read_toml(path: str) -> dict[str, Any]:
+    try:
+        return tomllib.loads(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"config: file {path} not found") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"config: {path} is not a text file (not UTF-8)") from None
+    except OSError as exc:
+        raise ConfigError(f"config: cannot read {path} ({exc.strerror})") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"config: {path} is not valid TOML ({exc})") from None
+
+
+def _read_token_file(path: str) -> str | None:
+    where = f"hubspot_access_token ({TOKEN_FILE_ENV})"
+    try:
+        raw = Path(path).read_bytes()
+    except OSError as exc:
+        raise ConfigError(f"hubspot_access_token: cannot read {TOKEN_FILE_ENV} ({exc.strerror})") from None
+    try:
+        text = raw.decode("ascii")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{where}: {path} is not a text token (a non-ASCII byte at position {exc.start + 1})") \
+            from None
+    return token(text, where)

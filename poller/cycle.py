@@ -19,7 +19,7 @@ from poller.invitations import poll_invitations
 from poller.partner_central import HOST as PC_HOST
 from poller.sweep import sweep
 from state.budget import Budgets
-from state.lease import Lease
+from state.lease import Lease, takeover_grace
 
 log = logging.getLogger(__name__)
 CURSOR = "opportunities"
@@ -44,7 +44,7 @@ class Limits:
         self.started = started
         self.clock = clock
         self.budgets = Budgets(app.store.db)
-        self.stop_requested = stop_requested or (lambda: False)  # the daemon's SIGTERM/SIGINT flag
+        self.stop_requested = stop_requested or app.stop.is_set  # SIGTERM/SIGINT/SIGHUP
         self.spent: str | None = None
 
     def check(self, lease: Lease | None = None) -> None:
@@ -166,7 +166,7 @@ def _phases(app: App, *, run_id: int, baseline: bool, tally: RunTally, limits: L
     return outcome
 
 
-def run_cycle(app: App, *, mode: str = "run", deliver: bool = True, lease_ttl: float = 900.0,
+def run_cycle(app: App, *, mode: str = "run", deliver: bool = True, lease_ttl: float | None = None,
               stop_requested: Callable[[], bool] | None = None, sweep_all: bool = False) -> RunResult:
     """One complete, bounded cycle. Never raises for API trouble: the result carries the exit code.
 
@@ -174,7 +174,8 @@ def run_cycle(app: App, *, mode: str = "run", deliver: bool = True, lease_ttl: f
     """
     started = time.monotonic()
     now = app.clock()
-    lease = Lease(app.store.db, ttl=dt.timedelta(seconds=lease_ttl))
+    lease = Lease(app.store.db, ttl=takeover_grace(app.settings.http_timeout) if lease_ttl is None
+                  else dt.timedelta(seconds=lease_ttl))
     holder = lease.acquire(now)
     if holder is not None:
         message = f"another run holds the lease ({holder.holder}, until {holder.expires_at}); skipping"
@@ -182,6 +183,7 @@ def run_cycle(app: App, *, mode: str = "run", deliver: bool = True, lease_ttl: f
         log.info("%s", message)
         return RunResult(run_id=run_id, status="skipped", exit_code=0, summary={"run_id": run_id, "status": "skipped",
                                                                                 "message": message})
+    app.lease = lease  # renewed before every API request from here on
     try:
         app.api_calls.clear()
         cursor_before = app.store.cursor(CURSOR)
@@ -205,6 +207,7 @@ def run_cycle(app: App, *, mode: str = "run", deliver: bool = True, lease_ttl: f
                       api_calls=dict(app.api_calls), error=outcome.error)
         app.store.runs.update(run_id, **fields)  # closed before the lease goes, so the next run finds it finished
     finally:
+        app.lease = None
         lease.release()
     summary = {"run_id": run_id, "mode": mode, "baseline": baseline, "cursor_before": cursor_before,
                "notifications": len(tally.notifications), **fields}

@@ -5,7 +5,7 @@ from __future__ import annotations
 from poller.core.errors import MalformedRecord
 
 __all__ = ["BudgetExhausted", "ConfigError", "FatalError", "MalformedRecord", "PollerError", "RateLimited",
-           "RetriableError"]
+           "RetriableError", "StopRequested"]
 
 
 class PollerError(Exception):
@@ -32,3 +32,5 @@ class BudgetExhausted(PollerError):
     """The run's time or API budget is spent: stop cleanly at a page boundary and let the next cycle continue."""
 
 
+class StopRequested(BudgetExhausted):
+    """A signal (SIGTERM, SIGINT, SIGHUP) asked the process to stop: end at the next record, like a spent budget."""

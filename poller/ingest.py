@@ -23,7 +23,7 @@ from poller.core.timefmt import iso
 from poller.core.wire import storable
 from poller.core.wording import clip
 from poller.deal_recheck import without_deals
-from poller.errors import BudgetExhausted, FatalError, PollerError
+from poller.errors import BudgetExhausted, FatalError, PollerError, StopRequested
 from state.records import StoredOpportunity
 
 log = logging.getLogger(__name__)
@@ -151,6 +151,8 @@ def derive_and_commit(app: App, fetched: Sequence[Fetched], *, run_id: int, base
     deals_unread: str | None = None
     try:
         snapshots, deals = read_deals(app, [f.snapshot for f in fetched])
+    except StopRequested:
+        raise  # a signal: the page is dropped whole and read again next time
     except (BudgetExhausted, FatalError) as exc:  # HubSpot busy or down: never read Partner Central twice for it
         deals_unread, deals = str(exc), {}
         fetched, snapshots = without_deals(app, fetched, stored, deals_unread, baseline=baseline)

@@ -2,49 +2,52 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import logging
 import sys
 from collections.abc import Iterable
 
 from poller.core.timefmt import iso
+from poller.redaction import redact, redact_value, register
+from poller.terminal import printable
 
 
-class Redactor(logging.Filter):
-    """Replace every configured secret with *** in the final message, whatever code logged it."""
+class TextFormatter(logging.Formatter):
+    """`09:00:00 INFO    poller.cycle: message`: one line per record whatever the message holds (Partner Central
+    text may carry newlines or terminal escapes); a traceback (--verbose) follows on its own lines."""
 
-    def __init__(self, secrets: Iterable[str | None]):
-        super().__init__()
-        self.secrets = [s for s in secrets if s and len(s) >= 4]
+    def __init__(self) -> None:
+        super().__init__("%(asctime)s %(levelname)-7s %(name)s: %(message)s", "%H:%M:%S")
 
-    def filter(self, record: logging.LogRecord) -> bool:
-        if self.secrets:
-            message = record.getMessage()
-            for secret in self.secrets:
-                message = message.replace(secret, "***")
-            record.msg, record.args = message, None
-        return True
+    def format(self, record: logging.LogRecord) -> str:
+        record.message = printable(redact(record.getMessage()))
+        record.asctime = self.formatTime(record, self.datefmt)
+        line = self.formatMessage(record)
+        if record.exc_info:
+            trace = redact(self.formatException(record.exc_info))
+            line += "\n" + "\n".join(printable(part) for part in trace.splitlines())
+        return line
 
 
 class JsonFormatter(logging.Formatter):
-    def format(self, record: logging.LogRecord) -> str:
-        import datetime as dt
+    """One JSON object per line (json.dumps escapes control characters); secrets are masked before and after."""
 
+    def format(self, record: logging.LogRecord) -> str:
         payload = {"time": iso(dt.datetime.fromtimestamp(record.created, dt.UTC)), "level": record.levelname,
-                   "logger": record.name, "message": record.getMessage()}
+                   "logger": record.name, "message": redact(record.getMessage())}
         for key in ("run_id", "summary"):
             if hasattr(record, key):
-                payload[key] = getattr(record, key)
-        return json.dumps(payload, default=str)
+                payload[key] = redact_value(getattr(record, key))
+        if record.exc_info:
+            payload["exception"] = redact(self.formatException(record.exc_info))
+        return redact(json.dumps(payload, default=str))
 
 
 def configure(log_format: str = "text", level: int = logging.INFO, secrets: Iterable[str | None] = ()) -> None:
+    register(secrets)
     handler = logging.StreamHandler(sys.stderr)
-    if log_format == "json":
-        handler.setFormatter(JsonFormatter())
-    else:
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)-7s %(name)s: %(message)s", "%H:%M:%S"))
-    handler.addFilter(Redactor(secrets))
+    handler.setFormatter(JsonFormatter() if log_format == "json" else TextFormatter())
     root = logging.getLogger()
     for old in list(root.handlers):
         root.removeHandler(old)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TypeVar
@@ -27,6 +28,7 @@ class RetrySettings:
     # Attempt-based stop first: under freezegun time.monotonic is frozen and a delay-based stop alone never fires.
     stop: stop_base = field(default_factory=lambda: stop_after_attempt(5) | stop_after_delay(120))
     wait: wait_base = field(default_factory=lambda: _jittered())
+    sleep: Callable[[float], object] = time.sleep  # the back-off; the app's stop flag's wait() ends it on a signal
 
     @classmethod
     def attempts(cls, n: int, wait: wait_base | None = None) -> RetrySettings:
@@ -41,5 +43,5 @@ def _log_retry(state: RetryCallState) -> None:
 
 def call_with_retry(settings: RetrySettings, fn: Callable[[], T]) -> T:
     retrying = Retrying(stop=settings.stop, wait=settings.wait, retry=retry_if_exception_type(RetriableError),
-                        before_sleep=_log_retry, reraise=True)
+                        before_sleep=_log_retry, reraise=True, sleep=settings.sleep)
     return retrying(fn)

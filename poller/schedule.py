@@ -1,4 +1,4 @@
-"""The daemon: the cycle on an APScheduler 3.x interval; SIGTERM/SIGINT stop it cleanly after the current page."""
+"""The daemon: the cycle on an APScheduler 3.x interval, a daily prune; SIGTERM/SIGINT/SIGHUP stop it cleanly."""
 
 from __future__ import annotations
 
@@ -16,11 +16,15 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from poller.app import App
 from poller.clock import utc_now
+from poller.config_values import human
 from poller.cycle import RunResult, run_cycle
+from poller.prune import prune_if_due
+from poller.stopping import STOP_SIGNALS
 
 log = logging.getLogger(__name__)
 JOB_ID = "cycle"
-STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
+PRUNE_JOB_ID = "prune"
+PRUNE_EVERY = dt.timedelta(days=1)
 
 
 def build_scheduler(interval: float, job: Callable[[], Any], *, now: dt.datetime | None = None) -> BlockingScheduler:
@@ -46,7 +50,7 @@ def cycle_job(app: App, stop_requested: Callable[[], bool]) -> Callable[[], RunR
         if stop_requested():
             return None
         try:
-            result = run_cycle(app, mode="daemon", stop_requested=stop_requested)
+            result = run_cycle(app, mode="daemon", deliver=app.settings.deliver, stop_requested=stop_requested)
         except Exception as exc:  # run_cycle reports API trouble in its result; this is anything else
             log.error("cycle crashed: %s: %s; waiting for the next tick", type(exc).__name__, exc)
             log.debug("cycle crash", exc_info=True)
@@ -59,19 +63,39 @@ def cycle_job(app: App, stop_requested: Callable[[], bool]) -> Callable[[], RunR
     return tick
 
 
+def prune_job(app: App, stop_requested: Callable[[], bool]) -> Callable[[], None]:
+    """The daily retention prune, in the same worker as the cycle (so never during one); a failure waits a day."""
+
+    def prune_now() -> None:
+        if stop_requested():
+            return
+        try:
+            prune_if_due(app.store, older_than=app.settings.retention, now=app.clock())
+        except Exception as exc:  # noqa: BLE001 - logged; the daemon goes on
+            log.error("prune failed: %s: %s; it is tried again tomorrow", type(exc).__name__, exc)
+
+    return prune_now
+
+
 class Daemon:
     """Runs the scheduler until SIGTERM or SIGINT, then lets the running cycle stop at its next page boundary.
 
     The signals are blocked in every thread and taken synchronously by the main thread (sigtimedwait), so no
     handler ever runs in the middle of the scheduler's or SQLite's code: the main thread sets the stop flag that
-    the cycle checks between pages, then shuts the scheduler down and waits for the cycle (POSIX only).
+    the cycle checks before every API request (so it stops between two records, not after a whole page), then
+    shuts the scheduler down and waits for the cycle (POSIX only).
     """
 
     def __init__(self, app: App, interval: float):
         self.app = app
         self.interval = interval
-        self.stop = threading.Event()
+        self.stop = app.stop
         self.scheduler = build_scheduler(interval, cycle_job(app, self.stop.is_set))
+        # Once a day from the start (prune_if_due skips it when a prune ran less than a day ago, e.g. before a
+        # restart); one worker thread, so it never runs during a cycle.
+        self.scheduler.add_job(prune_job(app, self.stop.is_set), IntervalTrigger(days=1, timezone=dt.UTC),
+                               id=PRUNE_JOB_ID, name="poller prune", next_run_time=utc_now(), coalesce=True,
+                               max_instances=1, misfire_grace_time=3600, replace_existing=True)
         self._started = threading.Event()
         self.scheduler.add_listener(lambda _event: self._started.set(), EVENT_SCHEDULER_STARTED)
         self._crash: BaseException | None = None
@@ -82,8 +106,8 @@ class Daemon:
         try:
             thread = threading.Thread(target=self._serve, name="poller-scheduler")
             thread.start()
-            log.info("daemon started: a cycle now, then every %s (stop with SIGTERM or Ctrl-C)",
-                     _human(self.interval))
+            log.info("daemon started: a cycle now, then every %s (stop with SIGTERM, SIGHUP or Ctrl-C)",
+                     human(self.interval))
             while not self._started.wait(0.5):  # signals stay pending (blocked) until we ask for them
                 if not thread.is_alive():
                     break
@@ -92,7 +116,7 @@ class Daemon:
                 received = signal.sigtimedwait(STOP_SIGNALS, 1.0)
             self.stop.set()
             if received is not None:
-                log.info("%s received: stopping after the current page", signal.Signals(received.si_signo).name)
+                log.info("%s received: stopping at the next record", signal.Signals(received.si_signo).name)
             if self.scheduler.running:
                 self.scheduler.shutdown(wait=True)  # waits for the running cycle, which stops at its next page
             thread.join()
@@ -109,10 +133,3 @@ class Daemon:
             self.scheduler.start()  # BlockingScheduler: runs its loop in this thread until shutdown()
         except BaseException as exc:  # noqa: BLE001 - reported by run() in the main thread
             self._crash = exc
-
-
-def _human(seconds: float) -> str:
-    for unit, size in (("h", 3600), ("m", 60)):
-        if seconds >= size and seconds % size == 0:
-            return f"{int(seconds // size)}{unit}"
-    return f"{seconds:g}s"

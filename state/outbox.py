@@ -10,6 +10,7 @@ from typing import Any
 from sqlite_utils import Database
 
 from poller.core.model import Event, Notification
+from poller.redaction import redact
 
 # States of each half (task, note) of an outbox row.
 PENDING, SENDING, DONE, FAILED, UNKNOWN, UNROUTABLE, NONE = (
@@ -80,7 +81,7 @@ class Outbox:
     def unroute(self, key: str, reason: str, now: str) -> None:
         """Forget a row's owner (HubSpot refused it) so that routing resolves one again."""
         self.db.execute("UPDATE outbox SET owner_id = NULL, route_reason = ?, updated_at = ? WHERE event_key = ?",
-                        [reason, now, key])
+                        [redact(reason), now, key])
 
     def mark(self, part: str, keys: Sequence[str], state: str, now: str, *, object_ids: dict[str, str] | None = None,
              error: str | None = None, count_attempt: bool = False) -> None:
@@ -94,7 +95,8 @@ class Outbox:
                 " THEN NULL ELSE COALESCE(?, last_error) END,"
                 " attempts = attempts + ?, sending_since = CASE WHEN ? = 'sending' THEN ? ELSE sending_since END,"
                 " updated_at = ? WHERE event_key = ?",
-                [state, (object_ids or {}).get(key), error, state, error, int(count_attempt), state, now, now, key])
+                [state, (object_ids or {}).get(key), error, state, error and redact(error), int(count_attempt), state, now,
+                 now, key])
 
     # --- history: what happened to a row beyond its states (operator retries, re-routes, giving up)
     def note(self, key: str, action: str, detail: str | None, now: str) -> None:

@@ -15,6 +15,7 @@ from poller.core.model import Deal, Invitation, Snapshot, stable_hash
 from poller.core.review import canonical_review_status
 from poller.core.sweep_due import sweep_delay
 from poller.core.timefmt import iso
+from poller.redaction import redact
 
 # The reference's sweep: every open, submitted opportunity (canonical review statuses; partner-side Stage).
 SUBMITTED_REVIEW_STATUSES = {"submitted", "inreview", "approved", "actionrequired"}
@@ -152,7 +153,7 @@ class Records:
         self.db.execute(
             "INSERT INTO refetch (opportunity_id, reason, first_failed_at, baseline) VALUES (?, ?, ?, ?) "
             "ON CONFLICT (opportunity_id) DO UPDATE SET reason = excluded.reason, attempts = refetch.attempts + 1",
-            [opportunity_id, reason, now, int(baseline)])
+            [opportunity_id, redact(reason), now, int(baseline)])
 
     def refetch_queue(self) -> list[tuple[str, bool]]:
         """(id, skipped during the baseline) of every record waiting to be read again."""

@@ -9,6 +9,8 @@ from typing import Any
 
 from sqlite_utils import Database
 
+from poller.redaction import redact
+
 JSON_COLUMNS = ("skipped_ids", "skipped_reasons", "api_calls")
 
 
@@ -30,13 +32,14 @@ class Runs:
         if not fields:
             return
         values = [json.dumps(v) if k in JSON_COLUMNS and v is not None else v for k, v in fields.items()]
+        values = [redact(v) if isinstance(v, str) else v for v in values]  # errors may quote a secret
         assignments = ", ".join(f"{name} = ?" for name in fields)
         self.db.execute(f"UPDATE runs SET {assignments} WHERE id = ?", [*values, run_id])
 
     def record_skip(self, mode: str, now: str, reason: str) -> int:
         cursor = self.db.execute(
             "INSERT INTO runs (mode, status, started_at, finished_at, duration_ms, deferred, pid, host) "
-            "VALUES (?, 'skipped', ?, ?, 0, ?, ?, ?)", [mode, now, now, reason, os.getpid(), socket.gethostname()])
+            "VALUES (?, 'skipped', ?, ?, 0, ?, ?, ?)", [mode, now, now, redact(reason), os.getpid(), socket.gethostname()])
         return int(cursor.lastrowid or 0)
 
     def get(self, run_id: int) -> dict[str, Any]:

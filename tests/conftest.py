@@ -81,3 +81,19 @@ def make_app(tmp_path: Path, monkeypatch):
 
 def tick(frozen, minutes: float = 5) -> None:
     frozen.tick(dt.timedelta(minutes=minutes))
+
+
+@pytest.fixture
+def cli_db(tmp_path: Path, monkeypatch, pc_sim) -> Path:
+    """The command line as an operator runs it: an empty working folder, no setting from the machine running the
+    tests, the state database in the temp folder (not created yet), Partner Central paced at its maximum."""
+    from poller.config import ENV, TOKEN_FILE_ENV
+
+    monkeypatch.chdir(tmp_path)  # no stray ./poller.toml
+    for var in (*ENV.values(), TOKEN_FILE_ENV, "POLLER_CONFIG"):
+        monkeypatch.delenv(var, raising=False)
+    db = tmp_path / "poller.db"
+    monkeypatch.setenv("POLLER_DB", str(db))
+    monkeypatch.setenv("POLLER_PC_REQUESTS_PER_SECOND", "10")
+    monkeypatch.setenv("POLLER_RETRY_ATTEMPTS", "1")
+    return db

@@ -34,6 +34,7 @@ def cli_env(tmp_path, monkeypatch, pc_sim):
     monkeypatch.setenv("POLLER_DB", str(db))
     monkeypatch.setenv("POLLER_PC_REQUESTS_PER_SECOND", "10")
     monkeypatch.setenv("POLLER_RETRY_ATTEMPTS", "1")
+    monkeypatch.setenv("POLLER_DELIVER", "false")  # no HubSpot: recording only is intended
     return db
 
 
@@ -42,6 +43,7 @@ def hub_env(cli_env, hub_sim, monkeypatch):
     monkeypatch.setenv("HUBSPOT_ACCESS_TOKEN", "sim-token")
     monkeypatch.setenv("HUBSPOT_BASE_URL", hub_sim.url)
     monkeypatch.setenv("POLLER_FALLBACK_OWNER_ID", portfolio.FALLBACK_OWNER[0])
+    monkeypatch.setenv("POLLER_DELIVER", "true")
     return cli_env
 
 
@@ -225,7 +227,7 @@ def test_history_replay_finds_what_the_cycles_did_not_raise_but_never_what_the_b
 
     assert result.exit_code == 0, result.output
     assert "1 events found, 1 new, 0 already known (1 stored snapshots replayed" in result.stdout
-    assert "HubSpot is not configured: 1 notifications queued" in result.stdout
+    assert "delivery is off: 1 notifications queued" in result.stdout
     assert outbox(cli_env) == [("review_approved", opportunity_id(0))]  # nothing for the baseline's truths
 
 

@@ -26,6 +26,7 @@ def env(tmp_path, monkeypatch, pc_sim):
     monkeypatch.setenv("POLLER_DB", str(db))
     monkeypatch.setenv("POLLER_PC_REQUESTS_PER_SECOND", "10")
     monkeypatch.setenv("POLLER_RETRY_ATTEMPTS", "1")
+    monkeypatch.setenv("POLLER_DELIVER", "false")  # no HubSpot: recording only is intended
     return db
 
 
@@ -243,6 +244,7 @@ def test_state_budget(populated):
 
 
 def test_state_on_an_empty_database(env):
+    open_store(env)  # a database the job created, with nothing in it yet
     assert invoke("state", "runs").stdout.strip() == "(none)"
     assert json.loads(invoke("state", "outbox", "--json").stdout) == {"counts": {}, "rows": []}
     assert json.loads(invoke("state", "cursors", "--json").stdout) == []

@@ -103,6 +103,7 @@ def test_run_sweep_reads_every_open_aws_summary_now(pc_sim, tmp_path, monkeypatc
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("POLLER_DB", str(tmp_path / "poller.db"))
     monkeypatch.setenv("POLLER_PC_REQUESTS_PER_SECOND", "10")
+    monkeypatch.setenv("POLLER_DELIVER", "false")  # no HubSpot here: recording only is intended
     seed(pc_sim, None, 8)
     runner = CliRunner()
     assert runner.invoke(cli, ["run"], catch_exceptions=False).exit_code == 0

@@ -66,6 +66,7 @@ def test_backfill_after_an_outage_announces_first_seen_records_as_a_cycle_would(
     new = put(pc_sim, 20, review="Submitted", summary=False)  # created and submitted during the outage
     tick(frozen, 5)
     monkeypatch.setenv("POLLER_DB", str(db))
+    monkeypatch.setenv("POLLER_DELIVER", "false")  # no HubSpot here: recording only is intended
     monkeypatch.setenv("POLLER_PC_REQUESTS_PER_SECOND", "10")
 
     result = CliRunner().invoke(cli, ["backfill", "--since", "2026-03-02"], catch_exceptions=False)
@@ -89,6 +90,7 @@ def test_history_replay_applies_the_same_rule_as_the_cycle(pc_sim, make_app, fro
     assert cycle(muted).notifications == []  # recorded, announced to nobody
     tick(frozen, 5)
     monkeypatch.setenv("POLLER_DB", str(db))
+    monkeypatch.setenv("POLLER_DELIVER", "false")  # no HubSpot here: recording only is intended
 
     replay = CliRunner().invoke(cli, ["backfill", "--since", "2026-03-02"], catch_exceptions=False)
 
@@ -115,6 +117,7 @@ def test_what_the_baseline_recorded_or_had_to_skip_stays_silent_in_cycles_and_ba
     assert again.notifications == [] and event_rows(app) == []
     tick(frozen, 5)
     monkeypatch.setenv("POLLER_DB", str(db))
+    monkeypatch.setenv("POLLER_DELIVER", "false")  # no HubSpot here: recording only is intended
     replay = CliRunner().invoke(cli, ["backfill", "--since", "2026-03-02"], catch_exceptions=False)
     assert replay.exit_code == 0, replay.output
     assert "0 events found" in replay.stdout and event_rows(app) == []

@@ -89,18 +89,24 @@ def test_the_image_is_slim_runs_as_a_non_root_user_and_keeps_state_on_a_volume()
     assert "/app/state" in exec_form(args_of("VOLUME")[-1])
     assert exec_form(args_of("ENTRYPOINT")[-1]) == ["poller"]
     assert exec_form(args_of("CMD")[-1]) == ["run"]
+    # The state folder is private (the database holds personal data); poller itself stops on SIGTERM as PID 1.
+    assert any("chmod 700 /app/state" in run and f"chown {users[-1]}" in run for run in args_of("RUN"))
+    assert args_of("STOPSIGNAL") == ["SIGTERM"]
     for copy in args_of("COPY"):
         for source in shlex.split(copy)[:-1]:
             assert (REPO / source).exists(), f"COPY {source}: not in the repository"
 
 
-def test_the_crontab_runs_one_cycle_every_five_minutes_with_json_logs():
-    ((schedule, argv),) = crontab_lines()
+def test_the_crontab_runs_one_cycle_every_five_minutes_and_a_prune_once_a_day_with_json_logs():
+    (schedule, argv), (daily, prune) = crontab_lines()
     assert schedule == "*/5 * * * *"
     assert argv[0] == "poller" and argv[-1] == "run"
-    result = CliRunner().invoke(cli, [*argv[1:], "--help"])  # the line parses as a command line of this CLI
-    assert result.exit_code == 0, result.output
-    assert "json" in argv
+    assert daily.split()[2:] == ["*", "*", "*"] and all(f.isdigit() for f in daily.split()[:2])  # once a day
+    assert prune[0] == "poller" and prune[-1] == "prune"
+    for line in (argv, prune):
+        result = CliRunner().invoke(cli, [*line[1:], "--help"])  # the line parses as a command line of this CLI
+        assert result.exit_code == 0, result.output
+        assert "json" in line
 
 
 # --- the same install and command lines, in a fresh virtual environment
@@ -197,7 +203,7 @@ def test_the_crontab_line_and_the_image_command_run_a_cycle_from_the_venv(venv, 
     (state_dir,) = [Path(v).parent for k, v in (a.partition("=")[::2] for a in shlex.split(" ".join(args_of("ENV"))))
                     if k == "POLLER_DB"]
     assert env["POLLER_DB"].startswith(str(tmp_path))
-    ((_schedule, argv),) = crontab_lines()
+    (_schedule, argv), _prune = crontab_lines()
     command = [str(venv / "bin" / argv[0]), *argv[1:]]
 
     baseline = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)

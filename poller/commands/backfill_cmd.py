@@ -12,7 +12,17 @@ import click
 
 from poller.app import build_app
 from poller.backfill import BackfillRefused, Progress, Window, backfill
-from poller.commands.common import emit_json, handle_errors, print_outcome, settings_from
+from poller.commands.common import (
+    emit_json,
+    fail,
+    handle_errors,
+    print_outcome,
+    require_delivery,
+    say,
+    settings_from,
+    shown,
+)
+from poller.stopping import stop_on_signals
 
 
 @click.command(name="backfill")
@@ -30,9 +40,10 @@ def backfill_command(ctx: click.Context, since: str, until: str | None, dry_run:
     it was stored. Event keys make it safe: whatever a cycle or an earlier
     backfill already recorded is counted as already known and is never sent
     twice. The main cursor does not move; the window has its own checkpoint,
-    so an interrupted backfill continues where it stopped when you run the
-    same command again. New notifications are delivered when HubSpot is
-    configured (otherwise the next `poller run` delivers them).
+    so an interrupted backfill (SIGTERM, SIGINT, SIGHUP: it stops at the next
+    record) continues where it stopped when you run the same command again.
+    New notifications are delivered (with `deliver = false`, the next
+    `poller run` that delivers sends them).
 
     With --dry-run it does all of this on an in-memory copy of the state
     database and prints what would be sent; nothing is written.
@@ -45,17 +56,17 @@ def backfill_command(ctx: click.Context, since: str, until: str | None, dry_run:
         poller backfill --since 2026-03-02T08:00:00Z --json
     """
     settings = settings_from(ctx)
+    require_delivery(settings, dry_run=dry_run)
     app = build_app(settings)
     try:
         window = Window.parse(since, until, app.clock())
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="'--since' / '--until'") from None
     try:
-        with _progress(enabled=not as_json and sys.stderr.isatty()) as report:
-            result = backfill(app, window, dry_run=dry_run, progress=report)
+        with stop_on_signals(app.stop), _progress(enabled=not as_json and sys.stderr.isatty()) as report:
+            result = backfill(app, window, dry_run=dry_run, progress=report, stop_requested=app.stop.is_set)
     except BackfillRefused as exc:
-        click.echo(f"Error: {exc}", err=True)
-        sys.exit(2)
+        fail(str(exc), 2)
     if as_json:
         emit_json({"summary": result.summary, "notifications": [
             {k: v for k, v in asdict(n).items() if k != "extra"} for n in result.notifications]})
@@ -91,20 +102,20 @@ def _describe(p: Progress) -> str:
 def _print(result) -> None:  # noqa: ANN001
     s = result.summary
     if result.status == "skipped":
-        click.echo(s["message"])
+        say(s["message"])
         return
     head = "dry run: " if result.dry_run else f"backfill run {s['run_id']} {s['status']}: "
-    click.echo(f"{head}{s['since']} … {s['until']}: {s['found']} events found, {s['new']} new, "
+    say(f"{head}{s['since']} … {s['until']}: {s['found']} events found, {s['new']} new, "
                f"{s['known']} already known ({s['history_replayed']} stored snapshots replayed; "
                f"{s['pages']} pages re-listed, {s['opportunities_reread']} opportunities re-read)")
     if s.get("resumed_from"):
-        click.echo(f"resumed from checkpoint {s['resumed_from']}")
+        say(f"resumed from checkpoint {shown(s['resumed_from'])}")
     if not result.dry_run:
         if s["queued"]:
-            click.echo(f"HubSpot is not configured: {s['queued']} notifications queued for the next `poller run`")
+            say(f"delivery is off: {s['queued']} notifications queued for the next `poller run`")
         else:
-            click.echo(f"{s['delivered']} delivered, {s['parked']} parked")
+            say(f"{s['delivered']} delivered, {s['parked']} parked")
     if s.get("checkpoint_after"):
-        click.echo(f"stopped at checkpoint {s['checkpoint_after']}: run the same command again to continue")
+        say(f"stopped at checkpoint {shown(s['checkpoint_after'])}: run the same command again to continue")
     print_outcome(s, result.notifications,
                   "notifications would be sent" if result.dry_run else "new notifications", skipped_note="skipped")

@@ -13,8 +13,10 @@ from typing import Any, TypeVar
 import click
 
 from poller import logs
-from poller.config import Settings, load_settings
+from poller.config import ENV, TOKEN_FILE_ENV, Settings, load_settings
 from poller.errors import ConfigError, FatalError, PollerError
+from poller.redaction import redact, redact_value
+from poller.terminal import printable
 
 F = TypeVar("F", bound=Callable[..., Any])
 log = logging.getLogger("poller")
@@ -30,6 +32,33 @@ def settings_from(ctx: click.Context, **overrides: Any) -> Settings:
     return settings
 
 
+def require_delivery(settings: Settings, *, dry_run: bool) -> None:
+    """A job that would deliver needs a token: without one it would record for days and deliver nothing, silently.
+
+    --dry-run or `deliver = false` say that recording only is intended.
+    """
+    if settings.hubspot_configured or dry_run or not settings.deliver:
+        return
+    raise ConfigError(f"{ENV['hubspot_access_token']}: not set (nor {TOKEN_FILE_ENV}), so nothing would be "
+                      f"delivered; set it, or record only with --dry-run or deliver = false ({ENV['deliver']}=false)")
+
+
+def say(text: str = "", *, err: bool = False) -> None:
+    """Every line the CLI prints goes out here, secrets masked. Values from Partner Central are escaped where
+    they are put into the text (`shown`, `table`), so they cannot forge lines or terminal escapes."""
+    click.echo(redact(text), err=err)
+
+
+def shown(value: Any) -> str:
+    """A value for one line of terminal output: control and bidi characters escaped."""
+    return printable("" if value is None else value)
+
+
+def fail(message: str, code: int) -> None:
+    say(f"Error: {shown(message)}", err=True)
+    sys.exit(code)
+
+
 def handle_errors(fn: F) -> F:
     """Errors end as one line on stderr with the design's exit codes: 2 for configuration, 1 for the rest."""
 
@@ -38,23 +67,21 @@ def handle_errors(fn: F) -> F:
         try:
             return fn(*args, **kwargs)
         except ConfigError as exc:
-            click.echo(f"Error: {exc}", err=True)
-            sys.exit(2)
+            fail(str(exc), 2)
         except (FatalError, PollerError) as exc:
-            click.echo(f"Error: {exc}", err=True)
-            sys.exit(1)
+            fail(str(exc), 1)
         except (click.exceptions.Exit, click.ClickException, SystemExit, KeyboardInterrupt):
             raise
         except Exception as exc:  # never a traceback for the operator; --verbose logs it
             log.debug("unexpected error", exc_info=True)
-            click.echo(f"Error: {type(exc).__name__}: {exc}", err=True)
-            sys.exit(1)
+            fail(f"{type(exc).__name__}: {exc}", 1)
 
     return wrapper  # type: ignore[return-value]
 
 
 def emit_json(payload: Any) -> None:
-    click.echo(json.dumps(payload, indent=2, default=str, ensure_ascii=False))
+    # Not escaped: JSON escapes control characters itself; bidi characters stay, as data.
+    say(json.dumps(redact_value(payload), indent=2, default=str, ensure_ascii=False))
 
 
 def table(rows: list[dict[str, Any]], columns: list[str], widths: dict[str, int | None] | None = None) -> str:
@@ -72,6 +99,7 @@ def table(rows: list[dict[str, Any]], columns: list[str], widths: dict[str, int 
 
 def _cell(value: Any, width: int | None) -> str:
     text = "" if value is None else (json.dumps(value) if isinstance(value, dict | list) else str(value))
+    text = printable(redact(text))
     return text if width is None or len(text) <= width else text[: width - 1] + "…"
 
 
@@ -79,13 +107,13 @@ def print_outcome(summary: dict[str, Any], notifications: list[Any], heading: st
                   skipped_note: str = "retried next cycle") -> None:
     """What a run or backfill leaves for the operator: deferred work, skipped records, the error, the notifications."""
     if summary.get("deferred"):
-        click.echo(f"deferred: {summary['deferred']}")
+        say(f"deferred: {shown(summary['deferred'])}")
     if summary.get("skipped_ids"):
-        click.echo(f"skipped malformed records ({skipped_note}): {', '.join(summary['skipped_ids'])}")
+        say(f"skipped malformed records ({skipped_note}): {shown(', '.join(summary['skipped_ids']))}")
     if summary.get("error"):
-        click.echo(f"error: {summary['error']}", err=True)
+        say(f"error: {shown(summary['error'])}", err=True)
     if notifications:
-        click.echo(f"\n{len(notifications)} {heading}:")
+        say(f"\n{len(notifications)} {heading}:")
         rows = [{"priority": n.priority, "kind": n.kind, "deal": n.deal_id or "-", "due": n.due_at[:16],
                  "subject": n.subject} for n in notifications]
-        click.echo(table(rows, ["priority", "kind", "deal", "due", "subject"], {"subject": 90}))
+        say(table(rows, ["priority", "kind", "deal", "due", "subject"], {"subject": 90}))

@@ -7,7 +7,7 @@ from dataclasses import asdict
 
 import click
 
-from poller.commands.common import emit_json, handle_errors, settings_from, table
+from poller.commands.common import emit_json, handle_errors, say, settings_from, table
 from poller.config import DURATIONS
 from poller.config_check import (
     Check,
@@ -71,8 +71,8 @@ def check(ctx: click.Context, skip_hubspot: bool, offline: bool, as_json: bool) 
     else:
         rows = [{"system": c.system, "check": c.name, "result": "OK" if c.ok else "FAIL", "detail": c.detail}
                 for c in checks]
-        click.echo(table(rows, ["system", "check", "result", "detail"], {"detail": 110}))
-        click.echo(f"\n{len(failed)} of {len(checks)} checks failed" if failed else f"\nall {len(checks)} checks passed")
+        say(table(rows, ["system", "check", "result", "detail"], {"detail": 110}))
+        say(f"\n{len(failed)} of {len(checks)} checks failed" if failed else f"\nall {len(checks)} checks passed")
     sys.exit(1 if failed else 0)
 
 
@@ -99,4 +99,4 @@ def show(ctx: click.Context, as_json: bool) -> None:
         if row["setting"] in DURATIONS:
             row["value"] = f"{row['value']:g}s"
     # The source is a file path or a variable name: cut, it would lose the part that tells them apart.
-    click.echo(table(rows, ["setting", "value", "source"], {"value": 70, "source": None}))
+    say(table(rows, ["setting", "value", "source"], {"value": 70, "source": None}))

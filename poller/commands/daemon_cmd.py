@@ -8,9 +8,8 @@ import sys
 import click
 
 from poller.app import build_app
-from poller.commands.common import handle_errors, settings_from
-from poller.config import parse_duration
-from poller.errors import ConfigError
+from poller.commands.common import handle_errors, require_delivery, settings_from
+from poller.config_values import bounded_duration
 
 
 @click.command(name="daemon")
@@ -19,10 +18,13 @@ from poller.errors import ConfigError
 @click.pass_context
 @handle_errors
 def daemon_command(ctx: click.Context, every: str) -> None:
-    """Run a cycle now and then on a fixed interval, until SIGTERM or Ctrl-C.
+    """Run a cycle now and then on a fixed interval, until SIGTERM, SIGHUP or Ctrl-C.
 
-    A signal stops the daemon after the page being processed commits, so the
-    state stays consistent and the next start continues from the checkpoint.
+    A signal stops the daemon at the next record (before its next API
+    request): the page being read is dropped (it is read again next time),
+    committed pages stand, and the lease is released, so the next start
+    continues from the checkpoint. Once a day it also runs `poller prune`
+    with the `retention` setting.
     The daemon shares the run lease with `poller run`: if a cron job or
     another daemon is mid-cycle, the tick is recorded as skipped. A failed
     cycle is logged and the daemon waits for the next tick.
@@ -33,10 +35,9 @@ def daemon_command(ctx: click.Context, every: str) -> None:
         poller daemon --every 5m
         poller --log-format json daemon --every 10m
     """
-    interval = parse_duration(every, "--every")
-    if interval < 1:
-        raise ConfigError(f"--every: {every!r} is too short (at least 1s)")
+    interval = bounded_duration(every, "--every")
     settings = settings_from(ctx)
+    require_delivery(settings, dry_run=False)
     if not ctx.find_root().params.get("verbose"):  # our own lines say when it starts and stops; keep its warnings
         logging.getLogger("apscheduler.scheduler").setLevel(logging.WARNING)
     from poller.schedule import Daemon

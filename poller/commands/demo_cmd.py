@@ -11,7 +11,7 @@ from typing import Any
 import click
 
 from poller import logs
-from poller.commands.common import emit_json, handle_errors, table
+from poller.commands.common import emit_json, handle_errors, say, shown, table
 from poller.core.model import KINDS
 from poller.demo import DemoReport, run_demo
 from poller.demo_sims import Simulators, start_seeded
@@ -53,7 +53,7 @@ def demo_command(ctx: click.Context, opportunities: int, db_path: str, as_json: 
     if as_json:
         emit_json(report.to_json())
     else:
-        click.echo(render_report(report))
+        say(render_report(report))
     if report.missing_kinds:
         ctx.exit(1)
 
@@ -83,7 +83,7 @@ def _received(r: DemoReport) -> list[str]:
     notes = sum(1 for x in r.received if x.note)
     lines = [f"What each HubSpot user received: {len(r.received)} tasks (assigned, with a reminder) and {notes} "
              "timeline notes on their deals"]
-    rows = [[f"run {x.cycle}", x.priority, x.kind, f"due {x.due}", f"deal {x.deal or '-'}", x.subject]
+    rows = [[f"run {x.cycle}", x.priority, x.kind, f"due {x.due}", f"deal {x.deal or '-'}", shown(x.subject)]
             for x in r.received]
     widths = [max((len(row[i]) for row in rows), default=0) for i in range(5)]
     owner = None
@@ -142,9 +142,9 @@ def simulate_command(ctx: click.Context, pc_port: int, hubspot_port: int, seed_c
     """
     _quiet_logs(ctx)
     sims = open_simulators(pc_port=pc_port, hubspot_port=hubspot_port, seed_count=seed_count, token=token)
-    click.echo(describe_simulators(sims, seed_count))
+    say(describe_simulators(sims, seed_count))
     serve(sims, threading.Event())
-    click.echo("simulators stopped")
+    say("simulators stopped")
 
 
 def open_simulators(*, pc_port: int, hubspot_port: int, seed_count: int, token: str) -> Simulators:

@@ -8,8 +8,9 @@ from dataclasses import asdict
 import click
 
 from poller.app import build_app
-from poller.commands.common import emit_json, handle_errors, print_outcome, settings_from
+from poller.commands.common import emit_json, handle_errors, print_outcome, require_delivery, say, settings_from
 from poller.cycle import run_cycle
+from poller.stopping import stop_on_signals
 
 
 @click.command(name="run")
@@ -22,8 +23,10 @@ from poller.cycle import run_cycle
 def run_command(ctx: click.Context, dry_run: bool, as_json: bool, sweep_all: bool) -> None:
     """Run one cycle, then exit: poll, diff, record, deliver.
 
-    Exit codes: 0 finished (or stopped cleanly at its budget, or another run
-    holds the lease), 1 could not complete, 2 bad configuration.
+    Exit codes: 0 finished (or stopped cleanly at its budget or on SIGTERM,
+    SIGINT or SIGHUP, or another run holds the lease), 1 could not complete,
+    2 bad configuration. Without a HubSpot token it refuses to start unless
+    --dry-run or `deliver = false` says that recording only is intended.
 
     --sweep is for when you know AWS changed something (a score, the AWS
     team, insights) and do not want to wait for the sweep period.
@@ -35,8 +38,11 @@ def run_command(ctx: click.Context, dry_run: bool, as_json: bool, sweep_all: boo
         poller run --sweep
     """
     settings = settings_from(ctx)
+    require_delivery(settings, dry_run=dry_run)
     app = build_app(settings)
-    result = run_cycle(app, mode="dry-run" if dry_run else "run", deliver=not dry_run, sweep_all=sweep_all)
+    with stop_on_signals(app.stop):
+        result = run_cycle(app, mode="dry-run" if dry_run else "run", deliver=not dry_run and settings.deliver,
+                           sweep_all=sweep_all, stop_requested=app.stop.is_set)
     if as_json:
         emit_json({"summary": result.summary, "notifications": [
             {k: v for k, v in asdict(n).items() if k not in ("extra",)} for n in result.notifications]})
@@ -48,10 +54,10 @@ def run_command(ctx: click.Context, dry_run: bool, as_json: bool, sweep_all: boo
 def print_result(result, *, dry_run: bool) -> None:  # noqa: ANN001
     s = result.summary
     if result.status == "skipped":
-        click.echo(s["message"])
+        say(s["message"])
         return
     verb = "would send" if dry_run else "queued"
-    click.echo(f"run {s['run_id']} {s['status']}{' (baseline)' if s.get('baseline') else ''}: "
+    say(f"run {s['run_id']} {s['status']}{' (baseline)' if s.get('baseline') else ''}: "
                f"{s['pages']} pages, {s['opportunities_changed']} changed, {s['swept']} swept, {s['events']} events, "
                f"{s['delivered']} delivered, {s['parked']} parked; cursor {s['cursor_before']} → {s['cursor_after']}")
     print_outcome(s, result.notifications, f"notifications {verb}")

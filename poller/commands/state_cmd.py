@@ -2,22 +2,39 @@
 
 from __future__ import annotations
 
-import sys
+import contextlib
+import sqlite3
+from collections.abc import Iterator
 
 import click
+from sqlite_utils import Database
 
 from poller.clock import utc_now
-from poller.commands.common import emit_json, handle_errors, settings_from, table
+from poller.commands.common import emit_json, fail, handle_errors, say, settings_from, shown, table
 from state import open_store, queries
+from state.store import StoreUnusable, pending_migrations
 
 
-def _db(ctx: click.Context):  # noqa: ANN202
-    return open_store(settings_from(ctx).db).db
+@contextlib.contextmanager
+def _db(ctx: click.Context) -> Iterator[Database]:
+    """The state database, read-only: never created (a mistyped path is an error), migrated or written."""
+    path = settings_from(ctx).db
+    db = open_store(path, read_only=True).db
+    try:
+        yield db
+    except sqlite3.OperationalError as exc:
+        pending = pending_migrations(db)
+        if not pending:
+            raise
+        raise StoreUnusable(path, f"predates this version of poller (pending migration {pending[0]}: {exc}); "
+                                  "the next `poller run` upgrades it") from None
+    finally:
+        db.conn.close()
 
 
 @click.group(name="state")
 def state_group() -> None:
-    """Inspect the job's state (read-only).
+    """Inspect the job's state (read-only: a missing database is an error, never created).
 
     Example:
 
@@ -40,10 +57,11 @@ def runs(ctx: click.Context, limit: int, as_json: bool) -> None:
     \b
         poller state runs --limit 5 --json
     """
-    rows = queries.runs(_db(ctx), limit)
+    with _db(ctx) as db:
+        rows = queries.runs(db, limit)
     if as_json:
         return emit_json(rows)
-    click.echo(table(rows, ["id", "mode", "status", "started_at", "duration_ms", "pages", "opportunities_changed",
+    say(table(rows, ["id", "mode", "status", "started_at", "duration_ms", "pages", "opportunities_changed",
                             "swept", "events", "delivered", "parked", "api_calls", "skipped_ids", "deferred", "error"],
                      {"started_at": 19, "deferred": 50, "error": 60}))
 
@@ -62,17 +80,17 @@ def outbox(ctx: click.Context, status: str | None, limit: int, as_json: bool) ->
     \b
         poller state outbox --status failed
     """
-    db = _db(ctx)
-    rows = queries.outbox(db, status, limit)
+    with _db(ctx) as db:
+        rows = queries.outbox(db, status, limit)
+        counts = queries.outbox_counts(db)
     if as_json:
-        return emit_json({"counts": queries.outbox_counts(db), "rows": rows})
-    counts = queries.outbox_counts(db)
-    click.echo("counts: " + (", ".join(f"{k} {v}" for k, v in sorted(counts.items())) or "empty"))
+        return emit_json({"counts": counts, "rows": rows})
+    say("counts: " + (", ".join(f"{k} {v}" for k, v in sorted(counts.items())) or "empty"))
     for row in rows:  # the latest entry of the row's history, and how many there are
         latest = row["history"][-1] if row["history"] else None
         row["history"] = latest and f"{latest['action']} {latest['at'][:16]} ({len(row['history'])})"
-    click.echo(table(rows, ["event_key", "kind", "subject_id", "deal_id", "owner_id", "status", "attempts",
-                            "route_reason", "last_error", "history", "subject"],
+    say(table(rows, ["event_key", "kind", "subject_id", "deal_id", "owner_id", "status", "attempts",
+                     "route_reason", "last_error", "history", "subject"],
                      {"subject": 60, "last_error": 50, "route_reason": 50}))
 
 
@@ -89,17 +107,18 @@ def opportunity(ctx: click.Context, opportunity_id: str, as_json: bool) -> None:
     \b
         poller state opportunity O1234567
     """
-    row = queries.opportunity(_db(ctx), opportunity_id)
+    with _db(ctx) as db:
+        row = queries.opportunity(db, opportunity_id)
     if row is None:
-        click.echo(f"Error: opportunity {opportunity_id} is not in the state database", err=True)
-        sys.exit(1)
+        fail(f"opportunity {opportunity_id} is not in the state database", 1)
     if as_json:
         return emit_json(row)
     snap = row["snapshot"]
-    click.echo(f"{opportunity_id}: {snap.get('title')} ({snap.get('customer_name')}) deal {row['deal_id'] or '-'}")
-    click.echo(f"  review {snap.get('review_status')}, stage {snap.get('stage')}, last modified {row['last_modified']}"
-               f", AWS view revision {row['aws_revision']}")
-    click.echo(table(row["timeline"], ["at", "entry", "detail"], {"detail": 100}))
+    say(f"{shown(opportunity_id)}: {shown(snap.get('title'))} ({shown(snap.get('customer_name'))}) "
+        f"deal {shown(row['deal_id'] or '-')}")
+    say(f"  review {shown(snap.get('review_status'))}, stage {shown(snap.get('stage'))}, "
+        f"last modified {shown(row['last_modified'])}, AWS view revision {row['aws_revision']}")
+    say(table(row["timeline"], ["at", "entry", "detail"], {"detail": 100}))
 
 
 @state_group.command(name="cursors")
@@ -114,10 +133,11 @@ def cursors(ctx: click.Context, as_json: bool) -> None:
     \b
         poller state cursors
     """
-    rows = queries.cursors(_db(ctx))
+    with _db(ctx) as db:
+        rows = queries.cursors(db)
     if as_json:
         return emit_json(rows)
-    click.echo(table(rows, ["name", "value", "updated_at"]))
+    say(table(rows, ["name", "value", "updated_at"]))
 
 
 @state_group.command(name="budget")
@@ -132,10 +152,11 @@ def budget(ctx: click.Context, as_json: bool) -> None:
     \b
         poller state budget --json
     """
-    data = queries.budget(_db(ctx), utc_now())
+    with _db(ctx) as db:
+        data = queries.budget(db, utc_now())
     if as_json:
         return emit_json(data)
-    click.echo(f"day {data['day']} (UTC): " + (", ".join(f"{h} {n} calls" for h, n in data["calls"].items()) or "no calls"))
-    click.echo("last 24 h: " + (", ".join(f"{h} {n} calls" for h, n in data["calls_last_24h"].items()) or "no calls")
+    say(f"day {data['day']} (UTC): " + (", ".join(f"{h} {n} calls" for h, n in data["calls"].items()) or "no calls"))
+    say("last 24 h: " + (", ".join(f"{h} {n} calls" for h, n in data["calls_last_24h"].items()) or "no calls")
                + " (Partner Central's read quota is per rolling 24 h)")
-    click.echo(table(data["buckets"], ["name", "capacity", "refill_per_second", "tokens", "updated_at"]))
+    say(table(data["buckets"], ["name", "capacity", "refill_per_second", "tokens", "updated_at"]))
