@@ -18,6 +18,7 @@ from poller.errors import StopRequested
 from poller.pacing import RateGate
 from poller.partner_central import HOST as PC_HOST
 from poller.partner_central import PartnerCentral, make_client
+from poller.read_budget import ReadBudget
 from poller.retry import RetrySettings
 from poller.stopping import interruptible
 from state import StateStore, open_store
@@ -39,9 +40,17 @@ class App:
     stop: threading.Event = field(default_factory=threading.Event)  # set by SIGTERM, SIGINT or SIGHUP
     lease: Lease | None = None  # the lease the running cycle holds, renewed as it goes
 
+    @property
+    def reads(self) -> ReadBudget:
+        """The job's Partner Central read budget for the last 24 h (`pc_daily_budget`)."""
+        return ReadBudget(Budgets(self.store.db), self.settings.pc_daily_budget, self.clock)
+
     def count_call(self, host: str, n: int = 1) -> None:
-        """Every API request passes here first (the adapters call it before sending): the record boundary."""
+        """Every API request passes here first (the adapters call it before sending): the record boundary, and for
+        Partner Central the daily read budget's hard limit."""
         self.at_boundary()
+        if host == PC_HOST:
+            self.reads.admit()
         self.api_calls[host] += n
         Budgets(self.store.db).count_call(host, self.clock(), n)
 

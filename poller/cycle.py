@@ -16,9 +16,8 @@ from poller.deal_recheck import recheck_deals
 from poller.errors import BudgetExhausted, FatalError
 from poller.ingest import RunTally, commit_page, fetch_details, ingest_listed_page
 from poller.invitations import poll_invitations
-from poller.partner_central import HOST as PC_HOST
+from poller.read_budget import READS_PER_RECORD
 from poller.sweep import sweep
-from state.budget import Budgets
 from state.lease import Lease, takeover_grace
 
 log = logging.getLogger(__name__)
@@ -43,9 +42,7 @@ class Limits:
         self.app = app
         self.started = started
         self.clock = clock
-        self.budgets = Budgets(app.store.db)
         self.stop_requested = stop_requested or app.stop.is_set  # SIGTERM/SIGINT/SIGHUP
-        self.spent: str | None = None
 
     def check(self, lease: Lease | None = None) -> None:
         if lease is not None:
@@ -54,12 +51,8 @@ class Limits:
             raise BudgetExhausted("stop requested")
         if self.clock() - self.started > self.app.settings.run_time_budget:
             raise BudgetExhausted(f"run time budget of {self.app.settings.run_time_budget:.0f}s spent")
-        used = self.budgets.used_last_24h(PC_HOST, self.app.clock())
-        if used >= self.app.settings.pc_daily_budget:
-            # worded once per run, so a later phase stopped by the same budget reports the same reason
-            self.spent = self.spent or (f"Partner Central read budget for the last 24 h spent "
-                                        f"({used} of {self.app.settings.pc_daily_budget})")
-            raise BudgetExhausted(self.spent)
+        if self.app.reads.room() <= 0:
+            raise self.app.reads.spent()
 
 
 def poll_opportunities(app: App, *, run_id: int, baseline: bool, tally: RunTally, limits: Limits,
@@ -81,12 +74,16 @@ def refetch(app: App, *, run_id: int, tally: RunTally, baseline: bool = False) -
     queue = [(oid, was_baseline) for oid, was_baseline in app.store.records.refetch_queue() if oid not in tally.read]
     for silent in (True, False):
         ids = [oid for oid, was_baseline in queue if (was_baseline or baseline) == silent]
-        if not ids:
+        afford = app.reads.affordable(len(ids), READS_PER_RECORD)  # the rest stays queued for the next cycle
+        ids, unaffordable = ids[:afford], afford < len(ids)
+        if not ids and not unaffordable:
             continue
         stored = app.store.records.opportunities(ids)
         fetched = fetch_details(app, ids, stored, tally, baseline=silent)
         tally.changed += len(fetched)
         commit_page(app, fetched, run_id=run_id, baseline=silent, source="cycle", tally=tally, stored=stored)
+        if unaffordable:
+            raise app.reads.spent()
 
 
 def read_partner_central(app: App, *, run_id: int, baseline: bool, tally: RunTally, limits: Limits,
@@ -140,15 +137,16 @@ def _bounded(outcome: _Outcome, limits: Limits, phase: Callable[[], None]) -> No
 
 def _phases(app: App, *, run_id: int, baseline: bool, tally: RunTally, limits: Limits, lease: Lease,
             deliver: bool, sweep_all: bool = False) -> _Outcome:
-    """Read, then poll invitations and deliver; every way this can end becomes the outcome, never an exception."""
+    """Poll invitations, read opportunities, deliver; every way this can end becomes the outcome, never an exception."""
     outcome = _Outcome()
     try:
-        # Reading is bounded, but what is queued still goes out and referrals (1 page) are still read:
-        # a long baseline or backlog, or a phase that fails, must not starve delivery.
-        _bounded(outcome, limits, lambda: read_partner_central(app, run_id=run_id, baseline=baseline, tally=tally,
-                                                               limits=limits, lease=lease, sweep_all=sweep_all))
+        # Reading is bounded, but what is queued still goes out: a long baseline or backlog, or a phase that fails,
+        # must not starve delivery. Referrals come first: they are actionable and expire, and in steady state they
+        # cost one read a cycle, so no backlog or sweep can spend the read budget before them.
         _bounded(outcome, limits, lambda: poll_invitations(app, run_id=run_id, baseline=baseline, tally=tally,
                                                            limits=limits, lease=lease))
+        _bounded(outcome, limits, lambda: read_partner_central(app, run_id=run_id, baseline=baseline, tally=tally,
+                                                               limits=limits, lease=lease, sweep_all=sweep_all))
         if deliver and app.hubspot is not None:
             delivery = app.hubspot.deliver_outbox()
             outcome.delivered, outcome.parked = delivery.delivered, delivery.parked

@@ -24,6 +24,7 @@ from poller.core.wire import storable
 from poller.core.wording import clip
 from poller.deal_recheck import without_deals
 from poller.errors import BudgetExhausted, FatalError, PollerError, StopRequested
+from poller.read_budget import READS_PER_RECORD
 from state.records import StoredOpportunity
 
 log = logging.getLogger(__name__)
@@ -264,6 +265,7 @@ def ingest_listed_page(app: App, page: Sequence[dict[str, Any]], *, run_id: int,
     versions = app.store.records.versions(list(listed))
     # Boundary repeats from the lookback come back with the same LastModifiedDate: no Get calls for them.
     changed = [oid for oid, lm in listed.items() if versions.get(oid) != lm]
+    changed, listed, unaffordable = affordable_prefix(app, changed, listed)
     stored = app.store.records.opportunities(changed)
     fetched = fetch_details(app, changed, stored, tally, baseline=baseline)
     tally.changed += len(fetched)
@@ -274,3 +276,21 @@ def ingest_listed_page(app: App, page: Sequence[dict[str, Any]], *, run_id: int,
                         "at %s", oid, listed[oid], high_water)
     commit_page(app, fetched, run_id=run_id, baseline=baseline, source=source, tally=tally, stored=stored,
                 cursor=(cursor_name, high_water) if cursor_name and high_water else None, silent_ids=silent_ids)
+    if unaffordable:
+        raise app.reads.spent()
+
+
+def affordable_prefix(app: App, changed: list[str], listed: dict[str, str]) -> tuple[list[str], dict[str, str], bool]:
+    """(the changed records the read budget affords, the listing up to the first one it does not, whether any was
+    left out). The listing is oldest first, so the cursor moves only past what was read; the rest is listed again.
+    """
+    afford = app.reads.affordable(len(changed), READS_PER_RECORD)
+    if afford == len(changed):
+        return changed, listed, False
+    first_left = changed[afford]
+    prefix: dict[str, str] = {}
+    for oid, modified in listed.items():
+        if oid == first_left:
+            break
+        prefix[oid] = modified
+    return changed[:afford], prefix, True

@@ -37,7 +37,14 @@ def poll_invitations(app: App, *, run_id: int, baseline: bool, tally: RunTally, 
         ids = [iid for item in page if (iid := text(item.get("Id"))) and unreadable(item) is None]
         known = app.store.records.invitations(ids)
         fresh: list[tuple[Invitation | None, Invitation]] = []
+        reads_left = app.reads.room()  # what the read budget affords: the rest waits for a walk of every page
+        unaffordable = False
         for item in page:
+            if _needs_detail(item, known):
+                if reads_left <= 0:
+                    unaffordable = skipped = True  # not recorded: new again when the next cycle walks every page
+                    continue
+                reads_left -= 1
             try:
                 new = _read(app, item, known)
             except MalformedRecord as exc:
@@ -50,12 +57,22 @@ def poll_invitations(app: App, *, run_id: int, baseline: bool, tally: RunTally, 
             _commit(app, fresh, run_id=run_id, baseline=baseline, tally=tally)
         elif not walk_all and not skipped:
             break  # the list is newest first: a page with nothing new means the rest is known too
+        if unaffordable:  # the budget left some unread: walk every page until they are read
+            app.store.set_meta(UNFINISHED, True)
+            raise app.reads.spent()
         if not walk_all:  # until the listing ends, so a stop here can't hide older pages
             app.store.set_meta(UNFINISHED, True)
             walk_all = True
         limits.check(lease)
     if walk_all:  # an idle cycle (one page, nothing new) writes nothing
         app.store.set_meta(UNFINISHED, skipped)
+
+
+def _needs_detail(item: dict[str, Any], known: dict[str, Invitation]) -> bool:
+    """A new PENDING invitation costs a GetEngagementInvitation read; every other one is read from its listing."""
+    iid = text(item.get("Id"))
+    return (iid is not None and iid not in known and unreadable(item) is None
+            and str(item.get("Status") or "").strip().upper() == "PENDING")
 
 
 def _read(app: App, item: dict[str, Any], known: dict[str, Invitation]) -> tuple[Invitation | None, Invitation] | None:
@@ -70,8 +87,7 @@ def _read(app: App, item: dict[str, Any], known: dict[str, Invitation]) -> tuple
     old = known.get(iid)
     if old is not None and old.status == item.get("Status"):
         return None
-    pending = str(item.get("Status") or "").strip().upper() == "PENDING"
-    detail = app.pc.get_invitation(iid) if old is None and pending else None
+    detail = app.pc.get_invitation(iid) if _needs_detail(item, known) else None
     new = normalized(iid, invitation_from, item, detail, catalog=app.settings.catalog)
     if old is not None:  # keep the details we read when it was new
         new = Invitation.from_dict({**old.to_dict(), "status": new.status})

@@ -7,6 +7,8 @@ import time
 from collections.abc import Callable
 from typing import Protocol
 
+SAFETY = 0.001  # seconds added to each interval
+
 
 class SlotStore(Protocol):
     """Where the pace is kept between processes (state.budget.Budgets): the earliest time the next call may leave."""
@@ -26,7 +28,9 @@ class RateGate:
     def __init__(self, rate: float | None, *, clock: Callable[[], float] = time.monotonic,
                  sleep: Callable[[float], None] = time.sleep, shared: SlotStore | None = None,
                  name: str = "partner_central_pace"):
-        self.interval = 1.0 / rate if rate else 0.0
+        # A millisecond over 1/rate: slots summed in floating point (epoch seconds) drift by microseconds, and a drift
+        # the wrong way would put rate + 1 calls inside one rolling second.
+        self.interval = 1.0 / rate + SAFETY if rate else 0.0
         self._clock = clock
         self._sleep = sleep
         self._shared = shared

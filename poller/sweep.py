@@ -31,6 +31,8 @@ def sweep(app: App, *, run_id: int, tally: RunTally, limits: Limits, lease: Leas
                                                           every=every) if oid not in tally.read]
     for start in range(0, len(due), PAGE):
         page = due[start:start + PAGE]
+        afford = app.reads.affordable(len(page))  # one read each; what the budget cannot take waits, still due
+        page, unaffordable = page[:afford], afford < len(page)
         stored = app.store.records.opportunities(page)
         fetched: list[Fetched] = []
         for opportunity_id in page:
@@ -47,4 +49,6 @@ def sweep(app: App, *, run_id: int, tally: RunTally, limits: Limits, lease: Leas
             fetched.append(Fetched(snapshot=dataclasses.replace(old.snapshot, aws=view), aws_read=True))
         tally.swept += len(fetched)
         commit_page(app, fetched, run_id=run_id, baseline=False, source="sweep", tally=tally, stored=stored)
+        if unaffordable:
+            raise app.reads.spent()
         limits.check(lease)

@@ -44,8 +44,10 @@ class Budgets:
             [_hour(now), host, calls])
 
     def used_last_24h(self, host: str, now: dt.datetime) -> int:
-        """Calls in the current hour and the 23 before it: Partner Central's quota is per rolling 24 hours."""
-        row = self.db.execute("SELECT sum(calls) FROM api_calls_hourly WHERE host = ? AND hour > ?",
+        """Calls from the hour that began up to 24 hours ago until now. Partner Central's quota is per rolling 24
+        hours; counting all of that oldest hour errs on the safe side, so the job's share holds in every rolling 24 h
+        (a read is counted for up to 25 hours)."""
+        row = self.db.execute("SELECT sum(calls) FROM api_calls_hourly WHERE host = ? AND hour >= ?",
                               [host, _hour(now - dt.timedelta(hours=24))]).fetchone()
         return int(row[0] or 0)
 

@@ -195,29 +195,30 @@ def test_only_a_new_pending_invitation_costs_a_detail_read(pc_sim, make_app, fro
                       pending: ("PENDING", invitation_record(1)["Payload"]["OpportunityInvitation"]["Project"]["Title"])}
 
 
-def test_invitations_stop_at_a_page_boundary_when_the_read_budget_is_spent_and_the_next_cycle_walks_on(
+def test_invitations_stop_at_the_read_budget_and_the_next_cycle_walks_on(
         pc_sim, make_app, frozen):
     ids = []
     for n in range(150):  # two pages, newest first
         ids.append(pc_sim.put_invitation(invitation_record(n)))
         tick(frozen, 1 / 60)
-    app = make_app(pc_daily_budget=60)  # page 1 (1 list + 100 reads) spends it; page 2 fits in a fresh day
+    app = make_app(pc_daily_budget=60)  # 1 list + 59 detail reads spend it; the rest fits in a fresh day
     pc_sim.reset_calls()
 
     first = cycle(app)
 
     assert (first.status, first.exit_code) == ("partial", 0)
     assert first.summary["deferred"].startswith("Partner Central read budget for the last 24 h spent")
-    assert pc_sim.operation_counts()["GetEngagementInvitation"] == 100  # page 1 only
-    assert {n.subject_id for n in first.notifications} == set(ids[50:])
+    assert pc_sim.operation_counts()["GetEngagementInvitation"] == 59  # never a read past the budget
+    assert {n.subject_id for n in first.notifications} == set(ids[-59:])  # the newest, each read once
 
     tick(frozen, 25 * 60)
     pc_sim.reset_calls()
-    second = cycle(app)  # page 1 is all known now, but the listing was cut short: it reads on to page 2
+    app = make_app(pc_daily_budget=200)  # a fresh day, and room for the 91 left
+    second = cycle(app)  # the listing was cut short: this one walks every page and reads the rest
 
     assert second.status == "ok"
-    assert pc_sim.operation_counts()["GetEngagementInvitation"] == 50
-    assert {n.subject_id for n in second.notifications} == set(ids[:50])
+    assert pc_sim.operation_counts()["GetEngagementInvitation"] == 91
+    assert {n.subject_id for n in second.notifications} == set(ids[:91])
     assert events(app) == {("new_opportunity", iid, "HIGH") for iid in ids}
     tick(frozen, 5)
     pc_sim.reset_calls()

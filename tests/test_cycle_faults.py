@@ -298,13 +298,13 @@ def test_a_listed_summary_without_last_modified_is_queued_and_read_by_id(tmp_pat
                 "RelatedEntityIdentifiers": {}, "LifeCycle": {"ReviewStatus": "Approved"},
                 "Project": {"Title": f"Project {oid}"}}
 
+    stub.add_response("list_engagement_invitations", {"EngagementInvitationSummaries": []})  # referrals first
     stub.add_response("list_opportunities", {"OpportunitySummaries": [
         {"Catalog": "AWS", "Id": "O1", "LastModifiedDate": when}, {"Catalog": "AWS", "Id": "O2"}]})
     for oid in ("O1", "O2"):
         stub.add_response("get_opportunity", full(oid), {"Catalog": "AWS", "Identifier": oid})
         stub.add_response("get_aws_opportunity_summary", {"Catalog": "AWS", "Origin": "Partner Referral"},
                           {"Catalog": "AWS", "RelatedOpportunityIdentifier": oid})
-    stub.add_response("list_engagement_invitations", {"EngagementInvitationSummaries": []})
     settings = load_settings(environ={"POLLER_DB": str(tmp_path / "stub.db")})
     app = build_app(settings, pc_client=client, pacing=False,
                     retry=RetrySettings(stop=stop_after_attempt(1), wait=wait_none()))
@@ -322,13 +322,14 @@ def test_a_baseline_cut_short_by_its_budget_stays_silent_when_the_next_cycle_con
     ids = put_spread(pc_sim, frozen, 150)
     referrals = [put(pc_sim, n, review="Approved", origin="AWS Referral") for n in (200, 201)]  # listed last
     tick(frozen, 1)
-    app = make_app(pc_daily_budget=150)  # page 1 alone (1 list + 200 gets) spends the day's budget
+    app = make_app(pc_daily_budget=150)  # 2 lists (referrals, opportunities) + 74 × 2 gets spend it within page 1
 
     first = cycle(app)
 
     assert (first.status, first.exit_code, first.summary["baseline"]) == ("partial", 0, True)
     assert "read budget for the last 24 h spent" in first.summary["deferred"]
-    assert count(app, "opportunities") == 100 and cursor(app) == wire_modified(pc_sim, ids[99])
+    # The page stops at the last record the budget affords, committed; the cursor moves only past what was read.
+    assert count(app, "opportunities") == 74 and cursor(app) == wire_modified(pc_sim, ids[73])
 
     tick(frozen, 24 * 60)
     app = make_app()  # the operator raises the budget (same database)

@@ -280,14 +280,14 @@ def test_a_run_that_spends_its_read_budget_still_delivers_what_is_queued(pc_sim,
     """A long baseline spread over many runs must not starve referrals or delivery."""
     seed(pc_sim, hub_sim, 150)
     pc_sim.put_invitation(portfolio.invitation_record(7))
-    app = make_app(hub=hub_sim, fallback_owner_id=FALLBACK, pc_daily_budget=150)  # page 1 alone spends it
+    app = make_app(hub=hub_sim, fallback_owner_id=FALLBACK, pc_daily_budget=150)  # spent within page 1
 
     result = run_cycle(app)
 
     assert (result.status, result.exit_code, result.summary["baseline"]) == ("partial", 0, True)
     assert "read budget" in result.summary["deferred"]
-    assert app.store.db.execute("SELECT count(*) FROM opportunities").fetchone()[0] == 100  # reading stopped
-    (task,) = hub_sim.tasks()  # …but the referral was read and its task delivered in the same run
+    assert app.store.db.execute("SELECT count(*) FROM opportunities").fetchone()[0] < 100  # reading stopped
+    (task,) = hub_sim.tasks()  # …but the referral was read first and its task delivered in the same run
     assert task["properties"]["hubspot_owner_id"] == FALLBACK and task["associations"] == {"deals": []}
     assert result.summary["delivered"] == 1
 

@@ -216,5 +216,7 @@ def test_partner_central_usage_is_counted_over_a_rolling_24_hours(tmp_path):
     budgets.count_call("partner_central", day_one + dt.timedelta(hours=3), 50)  # after UTC midnight
     # a per-day counter would have reset at midnight; the quota does not
     assert budgets.used_last_24h("partner_central", day_one + dt.timedelta(hours=3)) == 750
-    assert budgets.used_last_24h("partner_central", day_one + dt.timedelta(hours=24)) == 50
+    # counted per hour, a call stays counted until its whole hour is more than 24 hours old (never too early)
+    assert budgets.used_last_24h("partner_central", day_one + dt.timedelta(hours=24)) == 750
+    assert budgets.used_last_24h("partner_central", day_one + dt.timedelta(hours=25)) == 50
     assert budgets.used_last_24h("hubspot", day_one) == 0
