@@ -33,7 +33,6 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 WORKDIR /src
 COPY pyproject.toml README.md ./
 COPY poller ./poller
-COPY state ./state
 RUN pip install --no-cache-dir . && cd / && rm -rf /src
 
 WORKDIR /app

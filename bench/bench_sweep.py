@@ -19,7 +19,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from poller.core.timefmt import iso  # noqa: E402
-from state import open_store  # noqa: E402
+from poller.store import open_store  # noqa: E402
 
 NOW = dt.datetime(2026, 3, 2, 12, tzinfo=dt.UTC)
 

@@ -21,9 +21,9 @@ from poller.partner_central import PartnerCentral, make_client
 from poller.read_budget import ReadBudget
 from poller.retry import RetrySettings
 from poller.stopping import interruptible
-from state import StateStore, open_store
-from state.budget import Budgets
-from state.lease import Lease
+from poller.store import StateStore, open_store
+from poller.store.budget import Budgets
+from poller.store.lease import Lease
 
 SEARCHES_PER_SECOND = 3.0  # HubSpot allows searches about 4 per second on their own; keep a margin for jitter
 

@@ -40,8 +40,8 @@ from poller.core.timefmt import iso, parse_iso
 from poller.cycle import CURSOR, Limits
 from poller.errors import BudgetExhausted, FatalError, PollerError
 from poller.ingest import RunTally, ingest_listed_page
-from state import StateStore
-from state.lease import Lease, takeover_grace
+from poller.store import StateStore
+from poller.store.lease import Lease, takeover_grace
 
 log = logging.getLogger(__name__)
 DATE_ONLY = re.compile(r"^\s*\d{4}-\d{2}-\d{2}\s*$")

@@ -17,8 +17,8 @@ from poller.errors import BudgetExhausted, FatalError
 from poller.ingest import RunTally, commit_page, fetch_details, ingest_listed_page
 from poller.invitations import poll_invitations
 from poller.read_budget import READS_PER_RECORD
+from poller.store.lease import Lease, takeover_grace
 from poller.sweep import sweep
-from state.lease import Lease, takeover_grace
 
 log = logging.getLogger(__name__)
 CURSOR = "opportunities"

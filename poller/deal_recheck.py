@@ -16,8 +16,8 @@ from typing import TYPE_CHECKING
 from poller.app import App
 from poller.core.model import Snapshot
 from poller.core.timefmt import iso
-from state.lease import Lease
-from state.records import StoredOpportunity
+from poller.store.lease import Lease
+from poller.store.records import StoredOpportunity
 
 if TYPE_CHECKING:
     from poller.cycle import Limits

@@ -28,7 +28,7 @@ from poller.demo_day import Step, run_day
 from poller.demo_sims import ShiftedClock, Simulators, pointed_at, start_simulators
 from poller.errors import ConfigError
 from poller.simulators.portfolio import FALLBACK_OWNER, FORMER_OWNER, OWNERS, seed_invitations, seed_portfolio
-from state import open_store
+from poller.store import open_store
 
 DAY = dt.timedelta(hours=24)
 MARKER = "demo_database"  # meta key: only a database the demo made is ever deleted by the demo

@@ -18,8 +18,8 @@ from poller.errors import BudgetExhausted, FatalError, PollerError, RetriableErr
 from poller.hubspot_budget import HubSpotBudget, wait_after_429
 from poller.pacing import RateGate
 from poller.retry import RetrySettings, call_with_retry
-from state import StateStore
-from state.budget import Budgets
+from poller.store import StateStore
+from poller.store.budget import Budgets
 
 log = logging.getLogger(__name__)
 PATIENCE = 60.0  # seconds of 429s one call waits out when no run set a deadline (library use, checks)

@@ -10,7 +10,7 @@ from collections.abc import Callable, Mapping
 
 from poller.core.budget import Bucket, take, tighten
 from poller.errors import BudgetExhausted
-from state.budget import Budgets
+from poller.store.budget import Budgets
 
 log = logging.getLogger(__name__)
 NAME = "hubspot"

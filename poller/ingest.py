@@ -25,7 +25,7 @@ from poller.core.wording import clip
 from poller.deal_recheck import without_deals
 from poller.errors import BudgetExhausted, FatalError, PollerError, StopRequested
 from poller.read_budget import READS_PER_RECORD
-from state.records import StoredOpportunity
+from poller.store.records import StoredOpportunity
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")

@@ -14,7 +14,7 @@ from poller.core.plan import plan
 from poller.core.timefmt import iso
 from poller.core.wire import text, unreadable
 from poller.ingest import RunTally, normalized
-from state.lease import Lease
+from poller.store.lease import Lease
 
 if TYPE_CHECKING:
     from poller.cycle import Limits

@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 from poller.errors import BudgetExhausted
 from poller.partner_central import HOST
-from state.budget import Budgets
+from poller.store.budget import Budgets
 
 READS_PER_RECORD = 2  # GetOpportunity + GetAwsOpportunitySummary (1 before submission; planned as 2)
 

@@ -18,8 +18,8 @@ from poller.app import App
 from poller.clock import utc_now
 from poller.config_values import human
 from poller.cycle import RunResult, run_cycle
-from poller.prune import prune_if_due
 from poller.stopping import STOP_SIGNALS
+from poller.store.prune import prune_if_due
 
 log = logging.getLogger(__name__)
 JOB_ID = "cycle"

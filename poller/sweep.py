@@ -10,7 +10,7 @@ from poller.core.errors import MalformedRecord
 from poller.core.normalize import aws_view_from
 from poller.core.timefmt import iso
 from poller.ingest import Fetched, RunTally, commit_page, kept_aws_view, normalized
-from state.lease import Lease
+from poller.store.lease import Lease
 
 if TYPE_CHECKING:
     from poller.cycle import Limits

@@ -20,7 +20,7 @@ from poller.core.timefmt import iso
 from poller.cycle import CURSOR, run_cycle
 from poller.simulators import portfolio
 from poller.simulators.portfolio import opportunity_id, seed
-from state import open_store
+from poller.store import open_store
 
 
 @pytest.fixture

@@ -11,8 +11,8 @@ from click.testing import CliRunner
 from poller.cli import cli
 from poller.cycle import run_cycle
 from poller.simulators.portfolio import invitation_record, opportunity_id, seed
-from state import open_store
-from state.lease import Lease
+from poller.store import open_store
+from poller.store.lease import Lease
 
 
 @pytest.fixture

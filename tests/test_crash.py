@@ -20,7 +20,7 @@ import pytest
 from poller.cycle import run_cycle
 from poller.simulators import portfolio
 from poller.simulators.portfolio import seed
-from state import open_store
+from poller.store import open_store
 
 TASKS = "/crm/v3/objects/tasks/batch/create"
 NOTES = "/crm/v3/objects/notes/batch/create"

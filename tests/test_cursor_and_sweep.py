@@ -13,7 +13,7 @@ from poller.cli import cli
 from poller.clock import utc_now
 from poller.core.timefmt import iso
 from poller.simulators.portfolio import opportunity_id, seed
-from state.budget import Budgets
+from poller.store.budget import Budgets
 
 
 def test_a_record_dated_in_the_future_is_read_but_later_changes_are_still_seen(pc_sim, make_app, frozen, caplog):

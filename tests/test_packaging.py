@@ -188,8 +188,8 @@ def _env(tmp_path: Path, pc_sim, hub_sim) -> dict[str, str]:
 
 @pytest.mark.slow
 def test_the_installed_package_is_the_one_in_the_venv(venv, tmp_path):
-    out = subprocess.run([str(venv / "bin" / "python"), "-c", "import poller, state; print(poller.__file__);"
-                          "print(state.__file__)"], cwd=tmp_path, capture_output=True, text=True, check=True)
+    out = subprocess.run([str(venv / "bin" / "python"), "-c", "import poller, poller.store; print(poller.__file__);"
+                          "print(poller.store.__file__)"], cwd=tmp_path, capture_output=True, text=True, check=True)
     for line in out.stdout.splitlines():
         assert Path(line).is_relative_to(venv), line
     for args in (["--help"], ["run", "--help"], ["--version"]):

@@ -17,11 +17,11 @@ from poller import logs
 from poller.backfill import Window, backfill
 from poller.cli import cli
 from poller.cycle import run_cycle
-from poller.prune import LAST_PRUNED, prune_if_due
 from poller.schedule import PRUNE_JOB_ID, Daemon, prune_job
 from poller.simulators import portfolio
 from poller.simulators.portfolio import invitation_record, opportunity_id, seed
-from state import open_store
+from poller.store import open_store
+from poller.store.prune import LAST_PRUNED, prune_if_due
 
 EVIL = "Evil\x1b[31m red\u202eexe.txt\r\n12:00:00 INFO    poller.cycle: forged line\x07"
 

@@ -14,7 +14,7 @@ from poller.hubspot_budget import HubSpotBudget
 from poller.simulators import portfolio
 from poller.simulators.hubspot import HubSpotSimulator
 from poller.simulators.portfolio import seed
-from state.budget import Budgets
+from poller.store.budget import Budgets
 
 STATUSES = ("Action Required", "Rejected", "Submitted", "Approved")
 

@@ -24,7 +24,7 @@ from poller.hubspot_budget import HubSpotBudget, wait_after_429
 from poller.simulators import portfolio
 from poller.simulators.hubspot import HubSpotSimulator
 from poller.simulators.portfolio import aws_summary_record, opportunity_record, seed
-from state.budget import Budgets
+from poller.store.budget import Budgets
 
 APPROVALS = 100
 

@@ -23,8 +23,8 @@ from poller.core.timefmt import iso, parse_iso
 from poller.cycle import run_cycle
 from poller.simulators import portfolio
 from poller.simulators.portfolio import opportunity_id, seed
-from state import open_store
-from state.lease import Lease
+from poller.store import open_store
+from poller.store.lease import Lease
 
 PAGE = 60  # changed opportunities: one listing page, two reads each (120 paced reads)
 READS = ("GetOpportunity", "GetAwsOpportunitySummary")

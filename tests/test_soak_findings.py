@@ -10,7 +10,7 @@ from conftest import tick
 from poller.cycle import run_cycle
 from poller.simulators.call_log import log_call_times
 from poller.simulators.portfolio import seed
-from state.budget import Budgets
+from poller.store.budget import Budgets
 
 BUDGET = 600
 

@@ -15,7 +15,7 @@ from click.testing import CliRunner
 from poller.cli import cli
 from poller.cycle import run_cycle
 from poller.simulators.portfolio import opportunity_id, seed
-from state import open_store
+from poller.store import open_store
 
 
 @pytest.fixture

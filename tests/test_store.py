@@ -11,8 +11,8 @@ import pytest
 
 from poller.core.model import Event, Notification
 from poller.core.timefmt import iso
-from state import open_store
-from state.lease import Lease
+from poller.store import open_store
+from poller.store.lease import Lease
 
 NOW = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC)
 
@@ -208,7 +208,7 @@ def test_runs_record_and_skip(db_path):
 
 
 def test_partner_central_usage_is_counted_over_a_rolling_24_hours(tmp_path):
-    from state.budget import Budgets
+    from poller.store.budget import Budgets
 
     budgets = Budgets(open_store(tmp_path / "p.db").db)
     day_one = dt.datetime(2026, 3, 2, 22, 30, tzinfo=dt.UTC)

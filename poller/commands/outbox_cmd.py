@@ -11,7 +11,7 @@ from poller.clock import utc_now
 from poller.commands.common import handle_errors, settings_from, table
 from poller.core.model import KINDS
 from poller.core.timefmt import iso
-from state import open_store
+from poller.store import open_store
 
 
 @click.group(name="outbox")

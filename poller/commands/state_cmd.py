@@ -11,8 +11,8 @@ from sqlite_utils import Database
 
 from poller.clock import utc_now
 from poller.commands.common import emit_json, fail, handle_errors, say, settings_from, shown, table
-from state import open_store, queries
-from state.store import StoreUnusable, pending_migrations
+from poller.store import open_store, queries
+from poller.store.database import StoreUnusable, pending_migrations
 
 
 @contextlib.contextmanager

@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from state.outbox import Outbox
+from poller.store.outbox import Outbox
 
 OUTBOX_STATUSES = ("pending", "sending", "done", "failed", "unknown", "unroutable")
 

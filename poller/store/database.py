@@ -13,11 +13,11 @@ from typing import Any
 from sqlite_utils import Database
 
 from poller.errors import ConfigError
-from state.migrations import migrations
-from state.outbox import Outbox
-from state.rechecks import DealRechecks
-from state.records import Records
-from state.runs import Runs
+from poller.store.migrations import migrations
+from poller.store.outbox import Outbox
+from poller.store.rechecks import DealRechecks
+from poller.store.records import Records
+from poller.store.runs import Runs
 
 
 class StateStore:

@@ -7,8 +7,8 @@ import logging
 from dataclasses import dataclass
 
 from poller.core.timefmt import iso, parse_iso
-from state import StateStore
-from state.lease import Lease, LeaseHolder
+from poller.store.database import StateStore
+from poller.store.lease import Lease, LeaseHolder
 
 log = logging.getLogger(__name__)
 LAST_PRUNED = "last_pruned_at"  # meta key: when prune last completed (the daemon prunes once a day)
