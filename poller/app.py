@@ -5,13 +5,12 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import threading
-import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from poller.clock import utc_now
+from poller.clock import epoch, utc_now
 from poller.config import Settings
 from poller.core.rules import RuleConfig
 from poller.errors import StopRequested
@@ -93,7 +92,7 @@ def build_app(settings: Settings, *, pc_client: Any = None, hubspot: Any = None,
     pause = interruptible(app.stop)
     retry = dataclasses.replace(retry, sleep=pause)
     app.pc = PartnerCentral(pc_client or make_client(timeout=settings.http_timeout), catalog=settings.catalog,
-                            gate=RateGate(settings.pc_requests_per_second if pacing else None, clock=time.time,
+                            gate=RateGate(settings.pc_requests_per_second if pacing else None, clock=epoch,
                                           shared=Budgets(store.db), sleep=pause),
                             retry=retry,
                             count_call=lambda op: app.count_call(PC_HOST))

@@ -24,7 +24,6 @@ import json
 import logging
 import re
 import sqlite3
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -32,13 +31,14 @@ from typing import Any
 from sqlite_utils import Database
 
 from poller.app import App
+from poller.clock import monotonic
 from poller.core.carry import carry_forward
 from poller.core.diff import diff
 from poller.core.model import Event, Notification, Snapshot
 from poller.core.plan import plan
 from poller.core.timefmt import iso, parse_iso
 from poller.cycle import CURSOR, Limits
-from poller.errors import BudgetExhausted, FatalError, PollerError
+from poller.errors import Deferred, FatalError, UsageError
 from poller.ingest import RunTally, ingest_listed_page
 from poller.store import StateStore
 from poller.store.lease import Lease, takeover_grace
@@ -46,10 +46,6 @@ from poller.store.lease import Lease, takeover_grace
 log = logging.getLogger(__name__)
 DATE_ONLY = re.compile(r"^\s*\d{4}-\d{2}-\d{2}\s*$")
 HISTORY_CHUNK = 100  # snapshots replayed per transaction
-
-
-class BackfillRefused(PollerError):
-    """The backfill cannot run on this database as it is (no baseline yet)."""
 
 
 def parse_moment(text: str, *, end_of_day: bool = False) -> dt.datetime:
@@ -108,7 +104,7 @@ def backfill(app: App, window: Window, *, dry_run: bool = False, progress: Calla
              stop_requested: Callable[[], bool] | None = None, lease_ttl: float | None = None) -> BackfillResult:
     """Re-derive the window's events; queue (and, with HubSpot configured, deliver) only those never seen before."""
     if app.store.cursor(CURSOR) is None and app.store.records.is_empty():
-        raise BackfillRefused("the state database has no baseline yet: run `poller run` once first "
+        raise UsageError("the state database has no baseline yet: run `poller run` once first "
                               "(the first run records what is already true without notifying anyone)")
     target = _scratch_copy(app) if dry_run else app
     # With a progress display (a terminal) the caller prints the outcome; otherwise it is logged, page by page.
@@ -118,7 +114,7 @@ def backfill(app: App, window: Window, *, dry_run: bool = False, progress: Calla
 
 def _run(app: App, window: Window, *, dry_run: bool, progress: Callable[[Progress], None],
          stop_requested: Callable[[], bool] | None, lease_ttl: float | None, log_summary: bool) -> BackfillResult:
-    started = time.monotonic()
+    started = monotonic()
     now = app.clock()
     mode = "backfill-dry-run" if dry_run else "backfill"
     lease = Lease(app.store.db, ttl=takeover_grace(app.settings.http_timeout) if lease_ttl is None
@@ -152,7 +148,7 @@ def _run(app: App, window: Window, *, dry_run: bool, progress: Callable[[Progres
             delivered, parked = outcome.delivered, outcome.parked
             if outcome.deferred:
                 status, deferred = "partial", outcome.deferred
-    except BudgetExhausted as exc:
+    except Deferred as exc:
         status, deferred = "partial", f"{exc}; run the same command again to continue"
         log.info("backfill stopped cleanly: %s", deferred)
     except FatalError as exc:
@@ -169,7 +165,7 @@ def _run(app: App, window: Window, *, dry_run: bool, progress: Callable[[Progres
         app.lease = None
         lease.release()
         checkpoint_after = app.store.cursor(window.checkpoint)
-        fields = dict(status=status, finished_at=iso(app.clock()), duration_ms=int((time.monotonic() - started) * 1000),
+        fields = dict(status=status, finished_at=iso(app.clock()), duration_ms=int((monotonic() - started) * 1000),
                       cursor_after=app.store.cursor(CURSOR), pages=tally.pages, opportunities_changed=tally.changed,
                       events=tally.events, delivered=delivered, parked=parked, skipped_ids=tally.skipped,
                       deferred=deferred, api_calls=dict(app.api_calls), error=error)

@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from poller.app import App
+from poller.clock import monotonic
 from poller.core.timefmt import iso
 from poller.cursor import listing_since
 from poller.deal_recheck import recheck_deals
-from poller.errors import BudgetExhausted, FatalError
+from poller.errors import BudgetExhausted, Deferred, FatalError, StopRequested
 from poller.ingest import RunTally, commit_page, fetch_details, ingest_listed_page
 from poller.invitations import poll_invitations
 from poller.read_budget import READS_PER_RECORD
@@ -37,7 +37,7 @@ class RunResult:
 class Limits:
     """The run's time budget (monotonic) and the job's Partner Central daily read budget, checked between pages."""
 
-    def __init__(self, app: App, started: float, clock: Callable[[], float] = time.monotonic,
+    def __init__(self, app: App, started: float, clock: Callable[[], float] = monotonic,
                  stop_requested: Callable[[], bool] | None = None):
         self.app = app
         self.started = started
@@ -48,7 +48,7 @@ class Limits:
         if lease is not None:
             lease.heartbeat(self.app.clock())
         if self.stop_requested():
-            raise BudgetExhausted("stop requested")
+            raise StopRequested("stop requested")
         if self.clock() - self.started > self.app.settings.run_time_budget:
             raise BudgetExhausted(f"run time budget of {self.app.settings.run_time_budget:.0f}s spent")
         if self.app.reads.room() <= 0:
@@ -124,7 +124,7 @@ def _bounded(outcome: _Outcome, limits: Limits, phase: Callable[[], None]) -> No
     on to the next phase and to delivery: what is already queued must not wait for a phase that cannot read."""
     try:
         phase()
-    except BudgetExhausted as exc:
+    except Deferred as exc:
         if limits.stop_requested():
             raise
         outcome.defer(str(exc))
@@ -154,7 +154,7 @@ def _phases(app: App, *, run_id: int, baseline: bool, tally: RunTally, limits: L
                 outcome.defer(delivery.deferred)
         if app.hubspot is not None:  # pages went on without their deals: the run still says why (partial / failed)
             app.hubspot.raise_if_unavailable()
-    except BudgetExhausted as exc:
+    except Deferred as exc:
         outcome.defer(str(exc))
     except FatalError as exc:
         outcome.fail(str(exc))
@@ -170,7 +170,7 @@ def run_cycle(app: App, *, mode: str = "run", deliver: bool = True, lease_ttl: f
 
     `sweep_all` re-reads every open opportunity's AWS summary, not only those due (`poller run --sweep`).
     """
-    started = time.monotonic()
+    started = monotonic()
     now = app.clock()
     lease = Lease(app.store.db, ttl=takeover_grace(app.settings.http_timeout) if lease_ttl is None
                   else dt.timedelta(seconds=lease_ttl))
@@ -198,7 +198,7 @@ def run_cycle(app: App, *, mode: str = "run", deliver: bool = True, lease_ttl: f
         outcome = _phases(app, run_id=run_id, baseline=baseline, tally=tally, limits=limits, lease=lease,
                           deliver=deliver, sweep_all=sweep_all)
         fields = dict(status=outcome.status, finished_at=iso(app.clock()),
-                      duration_ms=int((time.monotonic() - started) * 1000), cursor_after=app.store.cursor(CURSOR),
+                      duration_ms=int((monotonic() - started) * 1000), cursor_after=app.store.cursor(CURSOR),
                       pages=tally.pages, opportunities_changed=tally.changed, swept=tally.swept, events=tally.events,
                       delivered=outcome.delivered, parked=outcome.parked, deferred=outcome.deferred,
                       skipped_ids=tally.skipped, skipped_reasons=tally.skipped_reasons or None,

@@ -10,8 +10,8 @@ from typing import TYPE_CHECKING, Any
 
 from poller.core.refusals import verdict_for
 from poller.core.timefmt import iso, parse_iso
-from poller.errors import BudgetExhausted, FatalError
-from poller.hubspot import DailyLimitReached, Rejected, UnknownOutcome
+from poller.errors import DailyLimitReached, Deferred, FatalError, UnknownOutcome
+from poller.hubspot import Rejected
 from poller.hubspot_objects import (
     SEARCH_INDEX_LAG,
     build_inputs,
@@ -56,7 +56,7 @@ def deliver(portal: HubSpotPortal) -> DeliveryOutcome:
             if not sent or not again:
                 break
         _report_unsettled(portal)
-    except (BudgetExhausted, UnknownOutcome) as exc:  # nothing is lost: the rows wait in the outbox
+    except (Deferred, UnknownOutcome) as exc:  # nothing is lost: the rows wait in the outbox
         deferred = str(exc)
         level = logging.ERROR if isinstance(exc, DailyLimitReached) else logging.INFO
         log.log(level, "delivery stopped: %s; the rest goes out next cycle", exc)
@@ -114,7 +114,7 @@ def _send(portal: HubSpotPortal, part: str, rows: list[dict[str, Any]], modes: d
             _fail(portal, part, keys, iso(portal.clock()), str(exc))
         log.error("HubSpot rejected a %s batch: %s", part, exc)
         return 1
-    except (BudgetExhausted, FatalError) as exc:
+    except (Deferred, FatalError) as exc:
         _finish(portal, part, keys, "pending", str(exc))  # never reached HubSpot (429 / refused): resend later
         raise
     if data is None or getattr(data, "results", None) is None:  # an answer the SDK could not map: check first

@@ -13,13 +13,13 @@ import datetime as dt
 import json
 import re
 import sqlite3
-import time
 from collections import Counter
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from poller.app import build_app
+from poller.clock import monotonic
 from poller.config import Settings
 from poller.core.model import KINDS
 from poller.core.timefmt import iso, parse_iso
@@ -123,7 +123,7 @@ def fresh_database(path: Path) -> None:
 
 
 def run_demo(*, opportunities: int = 200, db: str | Path = "state/demo.db") -> DemoReport:
-    started = time.monotonic()
+    started = monotonic()
     path = Path(db)
     fresh_database(path)
     clock = ShiftedClock(-DAY)  # the baseline runs "yesterday"; the next cycle runs now
@@ -154,7 +154,7 @@ def run_demo(*, opportunities: int = 200, db: str | Path = "state/demo.db") -> D
                       portfolio={"opportunities": len(portfolio), "deals": len(portfolio), "owners": len(OWNERS),
                                  "former_owners": 1, "fallback_owners": 1, "invitations": len(invitations)},
                       cycles=cycles, steps=steps, received=received, example_opportunity=example,
-                      duration_s=round(time.monotonic() - started, 2), kinds=dict(Counter(r.kind for r in day)))
+                      duration_s=round(monotonic() - started, 2), kinds=dict(Counter(r.kind for r in day)))
 
 
 def _cycle(app: Any, sims: Simulators, label: str) -> CycleReport:

@@ -14,7 +14,15 @@ from urllib3.util.retry import Retry
 
 from poller.config import Settings
 from poller.core.model import Deal
-from poller.errors import BudgetExhausted, FatalError, PollerError, RetriableError
+from poller.errors import (
+    BudgetExhausted,
+    DailyLimitReached,
+    FatalError,
+    PollerError,
+    RetriableError,
+    TokenRefused,
+    UnknownOutcome,
+)
 from poller.hubspot_budget import HubSpotBudget, wait_after_429
 from poller.pacing import RateGate
 from poller.retry import RetrySettings, call_with_retry
@@ -23,22 +31,6 @@ from poller.store.budget import Budgets
 
 log = logging.getLogger(__name__)
 PATIENCE = 60.0  # seconds of 429s one call waits out when no run set a deadline (library use, checks)
-
-
-class UnknownOutcome(Exception):
-    """The request may or may not have been applied (timeout, 5xx, disconnect): never resend blindly."""
-
-
-class Refused(FatalError):
-    """HubSpot refused the token or its permissions (401/403): fatal for the cycle unless the caller can do without."""
-
-    def __init__(self, status: int, message: str):
-        super().__init__(message)
-        self.status = status
-
-
-class DailyLimitReached(BudgetExhausted):
-    """HubSpot's daily limit for the portal is spent: stop delivering until it resets, and say so loudly."""
 
 
 class _Throttled(Exception):
@@ -185,7 +177,7 @@ class HubSpotPortal:
                         raise UnknownOutcome(f"HTTP {status}") from exc
                     raise RetriableError(f"HubSpot HTTP {status}") from exc
                 if status in (401, 403):
-                    raise Refused(status, f"HubSpot refused the token (HTTP {status}): {_message(exc.body)}") from exc
+                    raise TokenRefused(status, f"HubSpot refused the token (HTTP {status}): {_message(exc.body)}") from exc
                 raise Rejected(status, exc.body) from exc
             self.budget.observe(headers)
             return data, status, headers

@@ -8,6 +8,7 @@ import random
 import time
 from collections.abc import Callable, Mapping
 
+from poller.clock import epoch
 from poller.core.budget import Bucket, take, tighten
 from poller.errors import BudgetExhausted
 from poller.store.budget import Budgets
@@ -19,7 +20,7 @@ WINDOW = 10.0
 
 class HubSpotBudget:
     def __init__(self, budgets: Budgets, requests_per_10s: int, *, max_wait: float = 12.0,
-                 clock: Callable[[], float] = time.time, sleep: Callable[[float], None] = time.sleep):
+                 clock: Callable[[], float] = epoch, sleep: Callable[[float], None] = time.sleep):
         self.budgets = budgets
         # A bucket admits its capacity at once plus its refill over any window: with capacity = the budget it could
         # send twice the budget inside one rolling 10 s (HubSpot's window). Half burst + half refill never exceeds it.

@@ -8,7 +8,7 @@ from collections.abc import Container, Sequence
 from typing import TYPE_CHECKING, Any
 
 from poller.core.model import Deal
-from poller.errors import FatalError
+from poller.errors import DealReadFailed, FatalError
 from poller.hubspot import Rejected
 
 if TYPE_CHECKING:
@@ -16,14 +16,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 BATCH = 100  # HubSpot's batch read limit
-
-
-class DealReadFailed(FatalError):
-    """A deal read whose answer does not say whether some deals exist: not "not found"; read again next cycle.
-
-    Nothing is concluded from it: no fallback routing, no broken-link conflict. The cycle fails in one line (exit 1)
-    with its Partner Central page uncommitted, so the next cycle reads it all again.
-    """
 
 
 def read_deals(portal: HubSpotPortal, deal_ids: Sequence[str]) -> dict[str, Deal]:

@@ -25,7 +25,8 @@ from hubspot.crm.objects.tasks import (
 from hubspot.crm.properties import PropertyCreate
 
 from poller.core.timefmt import parse_iso
-from poller.hubspot import Refused, Rejected, UnknownOutcome
+from poller.errors import TokenRefused, UnknownOutcome
+from poller.hubspot import Rejected
 
 if TYPE_CHECKING:
     from poller.hubspot import HubSpotPortal
@@ -94,8 +95,8 @@ def ensure_key_property(portal: HubSpotPortal) -> dict[str, str]:
             portal.call(portal.properties.get_by_name_with_http_info, object_type, KEY_PROPERTY)
             modes[part] = "property"
             continue
-        except (Rejected, Refused) as exc:
-            if isinstance(exc, Refused) and exc.status != 403:
+        except (Rejected, TokenRefused) as exc:
+            if isinstance(exc, TokenRefused) and exc.status != 403:
                 raise  # a bad token stops the cycle; a missing permission only means "no custom property"
             if exc.status != 404:
                 modes[part] = "body"
@@ -119,7 +120,7 @@ def key_property_refused(portal: HubSpotPortal, part: str, modes: dict[str, str]
     """
     try:
         gone = part not in portal.key_property_rechecked and not _key_property_exists(portal, OBJECT_TYPE[part])
-    except Refused as exc:  # 403: the definitions cannot be read either; the body needs no permission
+    except TokenRefused as exc:  # 403: the definitions cannot be read either; the body needs no permission
         if exc.status != 403:
             raise
         gone = False
@@ -149,8 +150,8 @@ def _create_key_property(portal: HubSpotPortal, part: str) -> str:
             if _key_property_exists(portal, object_type):
                 return "property"
             raise UnknownOutcome(f"creating {object_type}.{KEY_PROPERTY}: {exc}") from exc
-        except (Rejected, Refused) as exc:  # 403: the portal's tier or the token's scopes do not allow it
-            if isinstance(exc, Refused) and exc.status != 403:
+        except (Rejected, TokenRefused) as exc:  # 403: the portal's tier or the token's scopes do not allow it
+            if isinstance(exc, TokenRefused) and exc.status != 403:
                 raise
             if isinstance(exc, Rejected) and exc.status == 409:  # created meanwhile (another run, a person)
                 return "property"

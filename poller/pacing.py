@@ -7,6 +7,8 @@ import time
 from collections.abc import Callable
 from typing import Protocol
 
+from poller.clock import monotonic
+
 SAFETY = 0.001  # seconds added to each interval
 
 
@@ -25,7 +27,7 @@ class RateGate:
     restarted container) keeps to it too; its clock must then be wall time, comparable across processes.
     """
 
-    def __init__(self, rate: float | None, *, clock: Callable[[], float] = time.monotonic,
+    def __init__(self, rate: float | None, *, clock: Callable[[], float] = monotonic,
                  sleep: Callable[[float], None] = time.sleep, shared: SlotStore | None = None,
                  name: str = "partner_central_pace"):
         # A millisecond over 1/rate: slots summed in floating point (epoch seconds) drift by microseconds, and a drift

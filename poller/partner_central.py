@@ -95,7 +95,7 @@ class PartnerCentral:
                     raise RateLimited(f"Partner Central {operation}: {code}") from exc
                 if code in RETRIABLE_CODES or status >= 500:
                     raise RetriableError(f"Partner Central {operation}: {code}") from exc
-                raise _Refused(operation, code, exc.response.get("Error", {}).get("Message", "")) from exc
+                raise _Permanent(operation, code, exc.response.get("Error", {}).get("Message", "")) from exc
             except (EndpointConnectionError, ConnectionClosedError, ReadTimeoutError, ConnectTimeoutError) as exc:
                 raise RetriableError(f"Partner Central {operation}: {type(exc).__name__}") from exc
             except NoCredentialsError as exc:
@@ -105,7 +105,7 @@ class PartnerCentral:
             except (ResponseParserError, ValueError, TypeError, AttributeError, OverflowError) as exc:
                 # An answer that does not fit the model (AnswerCheck names the member): the same answer would come
                 # again, so it is not retried. The other types are botocore's own parser failing, as a last resort.
-                raise _Refused(operation, "UnparseableResponse", " ".join(str(exc).split())) from exc
+                raise _Permanent(operation, "UnparseableResponse", " ".join(str(exc).split())) from exc
             response.pop("ResponseMetadata", None)
             return response
 
@@ -138,7 +138,7 @@ class PartnerCentral:
         while True:
             try:
                 response = self._call(operation, **params, **({"NextToken": token} if token else {}))
-            except _Refused as exc:
+            except _Permanent as exc:
                 raise FatalError(str(exc)) from exc
             # Items the answer check set aside come along as markers, so the caller names each one.
             yield [*(response.get(key) or []), *(_marker(operation, u) for u in response.get(SET_ASIDE) or [])]
@@ -164,14 +164,14 @@ class PartnerCentral:
     def _get(self, operation: str, **params: Any) -> dict[str, Any] | None:
         try:
             return self._call(operation, **params)
-        except _Refused as exc:
+        except _Permanent as exc:
             if exc.code in GONE_CODES or (exc.code == "ValidationException" and operation == "GetAwsOpportunitySummary"):
                 return None
             # Refused for this one record only: skip it and read it again next cycle, don't fail the cycle.
             raise MalformedRecord(str(next(iter(params.values()))), str(exc)) from exc
 
 
-class _Refused(Exception):
+class _Permanent(Exception):
     """An answer the service will give the same way again: a 4xx (not found, denied, invalid) or one we can't parse."""
 
     def __init__(self, operation: str, code: str, message: str):

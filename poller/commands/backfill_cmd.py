@@ -11,10 +11,9 @@ from dataclasses import asdict
 import click
 
 from poller.app import build_app
-from poller.backfill import BackfillRefused, Progress, Window, backfill
+from poller.backfill import Progress, Window, backfill
 from poller.commands.common import (
     emit_json,
-    fail,
     handle_errors,
     print_outcome,
     require_delivery,
@@ -62,11 +61,8 @@ def backfill_command(ctx: click.Context, since: str, until: str | None, dry_run:
         window = Window.parse(since, until, app.clock())
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="'--since' / '--until'") from None
-    try:
-        with stop_on_signals(app.stop), _progress(enabled=not as_json and sys.stderr.isatty()) as report:
-            result = backfill(app, window, dry_run=dry_run, progress=report, stop_requested=app.stop.is_set)
-    except BackfillRefused as exc:
-        fail(str(exc), 2)
+    with stop_on_signals(app.stop), _progress(enabled=not as_json and sys.stderr.isatty()) as report:
+        result = backfill(app, window, dry_run=dry_run, progress=report, stop_requested=app.stop.is_set)
     if as_json:
         emit_json({"summary": result.summary, "notifications": [
             {k: v for k, v in asdict(n).items() if k != "extra"} for n in result.notifications]})

@@ -14,7 +14,7 @@ import click
 
 from poller import logs
 from poller.config import ENV, TOKEN_FILE_ENV, Settings, load_settings
-from poller.errors import ConfigError, FatalError, PollerError
+from poller.errors import ConfigError, FatalError, PollerError, UsageError
 from poller.redaction import redact, redact_value
 from poller.terminal import printable
 
@@ -66,7 +66,7 @@ def handle_errors(fn: F) -> F:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return fn(*args, **kwargs)
-        except ConfigError as exc:
+        except (ConfigError, UsageError) as exc:
             fail(str(exc), 2)
         except (FatalError, PollerError) as exc:
             fail(str(exc), 1)

@@ -9,8 +9,8 @@ import click
 from poller.clock import utc_now
 from poller.commands.common import emit_json, handle_errors, say, settings_from, table
 from poller.config_values import bounded_duration, human
+from poller.errors import StoreUnusable
 from poller.store import open_store
-from poller.store.database import StoreUnusable
 from poller.store.prune import prune
 
 

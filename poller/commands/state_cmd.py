@@ -11,8 +11,9 @@ from sqlite_utils import Database
 
 from poller.clock import utc_now
 from poller.commands.common import emit_json, fail, handle_errors, say, settings_from, shown, table
+from poller.errors import StoreUnusable
 from poller.store import open_store, queries
-from poller.store.database import StoreUnusable, pending_migrations
+from poller.store.database import pending_migrations
 
 
 @contextlib.contextmanager

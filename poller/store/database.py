@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from poller.errors import ConfigError
+from poller.errors import StoreUnusable
 from poller.store.migrations import migrations
 from poller.store.outbox import Outbox
 from poller.store.rechecks import DealRechecks
@@ -68,13 +68,6 @@ class StateStore:
 
     def set_meta(self, key: str, value: Any) -> None:
         self.db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", [key, json.dumps(value)])
-
-
-class StoreUnusable(ConfigError):
-    """The state database cannot be used as configured (POLLER_DB): fix the path or the file, then run again."""
-
-    def __init__(self, path: str | Path, problem: str):
-        super().__init__(f"db: {path} {problem} (POLLER_DB or --db)")
 
 
 def open_store(path: str | Path, *, read_only: bool = False) -> StateStore:
