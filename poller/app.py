@@ -10,14 +10,15 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from poller.budget.limits import Limits
+from poller.budget.pace import RateGate
+from poller.budget.reads import HOST as PC_HOST
+from poller.budget.reads import ReadBudget
 from poller.clock import epoch, utc_now
 from poller.config import Settings
 from poller.core.rules import RuleConfig
 from poller.errors import StopRequested
-from poller.pacing import RateGate
-from poller.partner_central import HOST as PC_HOST
 from poller.partner_central import PartnerCentral, make_client
-from poller.read_budget import ReadBudget
 from poller.retry import RetrySettings
 from poller.stopping import interruptible
 from poller.store import StateStore, open_store
@@ -38,6 +39,11 @@ class App:
     api_calls: Counter[str] = field(default_factory=Counter)  # this process's calls per host, for the run row
     stop: threading.Event = field(default_factory=threading.Event)  # set by SIGTERM, SIGINT or SIGHUP
     lease: Lease | None = None  # the lease the running cycle holds, renewed as it goes
+
+    def limits(self, started: float, stop_requested: Callable[[], bool] | None = None) -> Limits:
+        """A run's limits from `started` (monotonic): its time budget, the read budget, and the stop flag."""
+        return Limits(seconds=self.settings.run_time_budget, started=started, reads=self.reads,
+                      stop_requested=stop_requested or self.stop.is_set, wall_clock=self.clock)
 
     @property
     def reads(self) -> ReadBudget:

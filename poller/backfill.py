@@ -31,13 +31,14 @@ from typing import Any
 from sqlite_utils import Database
 
 from poller.app import App
+from poller.budget.limits import Limits
 from poller.clock import monotonic
 from poller.core.carry import carry_forward
 from poller.core.diff import diff
 from poller.core.model import Event, Notification, Snapshot
 from poller.core.plan import plan
 from poller.core.timefmt import iso, parse_iso
-from poller.cycle import CURSOR, Limits
+from poller.cycle import CURSOR
 from poller.errors import Deferred, FatalError, UsageError
 from poller.ingest import RunTally, ingest_listed_page
 from poller.store import StateStore
@@ -135,7 +136,7 @@ def _run(app: App, window: Window, *, dry_run: bool, progress: Callable[[Progres
     if resumed_from:
         log.info("resuming the re-list of %s … %s from its checkpoint %s", window.since, window.until, resumed_from)
     tally = RunTally()
-    limits = Limits(app, started, stop_requested=stop_requested)
+    limits = app.limits(started, stop_requested)
     status, error, deferred, delivered, parked, replayed = "ok", None, None, 0, 0, 0
     try:
         replayed = replay_history(app, window, run_id=run_id, tally=tally, limits=limits, lease=lease,

@@ -9,14 +9,15 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from poller.app import App
+from poller.budget.limits import Limits
+from poller.budget.reads import READS_PER_RECORD
 from poller.clock import monotonic
 from poller.core.timefmt import iso
 from poller.cursor import listing_since
 from poller.deal_recheck import recheck_deals
-from poller.errors import BudgetExhausted, Deferred, FatalError, StopRequested
+from poller.errors import Deferred, FatalError
 from poller.ingest import RunTally, commit_page, fetch_details, ingest_listed_page
 from poller.invitations import poll_invitations
-from poller.read_budget import READS_PER_RECORD
 from poller.store.lease import Lease, takeover_grace
 from poller.sweep import sweep
 
@@ -32,27 +33,6 @@ class RunResult:
     exit_code: int
     summary: dict[str, Any] = field(default_factory=dict)
     notifications: list[Any] = field(default_factory=list)
-
-
-class Limits:
-    """The run's time budget (monotonic) and the job's Partner Central daily read budget, checked between pages."""
-
-    def __init__(self, app: App, started: float, clock: Callable[[], float] = monotonic,
-                 stop_requested: Callable[[], bool] | None = None):
-        self.app = app
-        self.started = started
-        self.clock = clock
-        self.stop_requested = stop_requested or app.stop.is_set  # SIGTERM/SIGINT/SIGHUP
-
-    def check(self, lease: Lease | None = None) -> None:
-        if lease is not None:
-            lease.heartbeat(self.app.clock())
-        if self.stop_requested():
-            raise StopRequested("stop requested")
-        if self.clock() - self.started > self.app.settings.run_time_budget:
-            raise BudgetExhausted(f"run time budget of {self.app.settings.run_time_budget:.0f}s spent")
-        if self.app.reads.room() <= 0:
-            raise self.app.reads.spent()
 
 
 def poll_opportunities(app: App, *, run_id: int, baseline: bool, tally: RunTally, limits: Limits,
@@ -192,7 +172,7 @@ def run_cycle(app: App, *, mode: str = "run", deliver: bool = True, lease_ttl: f
         if baseline:
             log.info("first run on an empty database: recording a silent baseline (pending invitations notify)")
             app.store.set_meta(BASELINE_PENDING, True)
-        limits = Limits(app, started, stop_requested=stop_requested)
+        limits = app.limits(started, stop_requested)
         if app.hubspot is not None:  # HubSpot is tried afresh, and its 429s are waited out within the time budget
             app.hubspot.start_run(app.settings.run_time_budget)
         outcome = _phases(app, run_id=run_id, baseline=baseline, tally=tally, limits=limits, lease=lease,

@@ -20,7 +20,7 @@ from poller.store.lease import Lease
 from poller.store.records import StoredOpportunity
 
 if TYPE_CHECKING:
-    from poller.cycle import Limits
+    from poller.budget.limits import Limits
     from poller.ingest import Fetched, RunTally
 
 log = logging.getLogger(__name__)

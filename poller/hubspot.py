@@ -12,6 +12,8 @@ import urllib3
 from hubspot import HubSpot
 from urllib3.util.retry import Retry
 
+from poller.budget.pace import RateGate
+from poller.budget.requests import HubSpotBudget, wait_after_429
 from poller.config import Settings
 from poller.core.model import Deal
 from poller.errors import (
@@ -23,8 +25,6 @@ from poller.errors import (
     TokenRefused,
     UnknownOutcome,
 )
-from poller.hubspot_budget import HubSpotBudget, wait_after_429
-from poller.pacing import RateGate
 from poller.retry import RetrySettings, call_with_retry
 from poller.store import StateStore
 from poller.store.budget import Budgets

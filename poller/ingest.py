@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from poller.app import App
+from poller.budget.reads import READS_PER_RECORD
 from poller.core.carry import carry_forward
 from poller.core.conflicts import detect_conflicts
 from poller.core.cursor import high_water as high_water_of
@@ -24,7 +25,6 @@ from poller.core.wire import storable
 from poller.core.wording import clip
 from poller.deal_recheck import without_deals
 from poller.errors import BudgetExhausted, FatalError, PollerError, StopRequested
-from poller.read_budget import READS_PER_RECORD
 from poller.store.records import StoredOpportunity
 
 log = logging.getLogger(__name__)

@@ -17,7 +17,7 @@ from poller.ingest import RunTally, normalized
 from poller.store.lease import Lease
 
 if TYPE_CHECKING:
-    from poller.cycle import Limits
+    from poller.budget.limits import Limits
 
 log = logging.getLogger(__name__)
 UNFINISHED = "invitations_unfinished"  # meta key: a listing stopped before its end; walk every page next time

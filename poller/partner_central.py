@@ -22,16 +22,15 @@ from botocore.exceptions import (
 )
 from botocore.parsers import ResponseParserError
 
+from poller.budget.pace import RateGate
 from poller.core.timefmt import parse_iso, parse_utc_wire
 from poller.core.wire import UNREADABLE, UnreadableItem
 from poller.errors import BudgetExhausted, FatalError, MalformedRecord, RateLimited, RetriableError
-from poller.pacing import RateGate
 from poller.partner_central_answers import SET_ASIDE, AnswerCheck
 from poller.retry import RetrySettings, call_with_retry
 
 log = logging.getLogger(__name__)
 
-HOST = "partner_central"
 PAGE_SIZE = 100
 THROTTLING_CODES = {"ThrottlingException", "TooManyRequestsException", "429"}
 RETRIABLE_CODES = THROTTLING_CODES | {"InternalServerException", "ServiceUnavailable", "RequestTimeout",

@@ -13,7 +13,7 @@ from poller.ingest import Fetched, RunTally, commit_page, kept_aws_view, normali
 from poller.store.lease import Lease
 
 if TYPE_CHECKING:
-    from poller.cycle import Limits
+    from poller.budget.limits import Limits
 
 PAGE = 100
 MAX_PER_CYCLE = 100_000

@@ -12,9 +12,9 @@ import pytest
 from botocore.stub import Stubber
 from tenacity import stop_after_attempt, wait_none
 
+from poller.budget.pace import RateGate
 from poller.core.wire import UNREADABLE
 from poller.errors import BudgetExhausted, FatalError, MalformedRecord
-from poller.pacing import RateGate
 from poller.partner_central import PartnerCentral, make_client
 from poller.retry import RetrySettings
 from poller.simulators.portfolio import aws_summary_record, invitation_record, opportunity_record

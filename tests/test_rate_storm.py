@@ -18,9 +18,9 @@ from hubspot.crm.properties import PropertyCreate
 from test_delivery import FALLBACK, baseline, outbox_statuses, owner_of
 from test_rate import SharedClock, keys
 
+from poller.budget.requests import HubSpotBudget, wait_after_429
 from poller.cli import cli
 from poller.cycle import run_cycle
-from poller.hubspot_budget import HubSpotBudget, wait_after_429
 from poller.simulators import portfolio
 from poller.simulators.hubspot import HubSpotSimulator
 from poller.simulators.portfolio import aws_summary_record, opportunity_record, seed

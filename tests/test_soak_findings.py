@@ -46,7 +46,7 @@ class VirtualClock:
 
 
 def test_partner_central_pacing_holds_across_back_to_back_runs(pc_sim, make_app):
-    from poller.pacing import RateGate
+    from poller.budget.pace import RateGate
 
     seed(pc_sim, None, 8)
     clock = VirtualClock()

@@ -6,7 +6,7 @@ import datetime as dt
 
 from sqlite_utils import Database
 
-from poller.core.budget import Bucket
+from poller.budget.bucket import Bucket
 
 
 class Budgets:

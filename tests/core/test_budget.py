@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from poller.core.budget import Bucket, refill, take, tighten
+from poller.budget.bucket import Bucket, refill, take, tighten
 
 FULL = Bucket(capacity=50, refill_per_second=5, tokens=50, updated_at=1000.0)
 

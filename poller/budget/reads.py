@@ -6,9 +6,9 @@ import datetime as dt
 from collections.abc import Callable
 
 from poller.errors import BudgetExhausted
-from poller.partner_central import HOST
 from poller.store.budget import Budgets
 
+HOST = "partner_central"  # the name Partner Central's calls are counted under (runs, api_calls_hourly)
 READS_PER_RECORD = 2  # GetOpportunity + GetAwsOpportunitySummary (1 before submission; planned as 2)
 
 

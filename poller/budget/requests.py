@@ -8,8 +8,8 @@ import random
 import time
 from collections.abc import Callable, Mapping
 
+from poller.budget.bucket import Bucket, take, tighten
 from poller.clock import epoch
-from poller.core.budget import Bucket, take, tighten
 from poller.errors import BudgetExhausted
 from poller.store.budget import Budgets
 

@@ -13,7 +13,7 @@ SAFETY = 0.001  # seconds added to each interval
 
 
 class SlotStore(Protocol):
-    """Where the pace is kept between processes (state.budget.Budgets): the earliest time the next call may leave."""
+    """Where the pace is kept between processes (poller.store.budget.Budgets): the earliest time the next call may leave."""
 
     def next_slot(self, name: str) -> float | None: ...
 
