@@ -2,197 +2,19 @@
 
 from __future__ import annotations
 
+import sqlite3
+
 from sqlite_utils import Database
 from sqlite_utils.migrations import Migrations
+
+from poller.store.schema import CORE_TABLES
 
 migrations = Migrations("poller-state")
 
 
 @migrations()
 def m001_core_tables(db: Database) -> None:
-    db.executescript(
-        """
-        CREATE TABLE opportunities (
-            opportunity_id TEXT PRIMARY KEY,
-            catalog TEXT NOT NULL,
-            last_modified TEXT NOT NULL,          -- AWS-supplied LastModifiedDate of the stored snapshot
-            hash TEXT NOT NULL,
-            aws_fingerprint TEXT,
-            aws_revision INTEGER NOT NULL DEFAULT 0,  -- counts changes of the AWS view; part of AWS event keys
-            deal_id TEXT,
-            review_status TEXT,
-            stage TEXT,
-            is_open INTEGER NOT NULL DEFAULT 1,    -- swept while open
-            snapshot TEXT NOT NULL,               -- JSON of core.model.Snapshot
-            first_seen_at TEXT NOT NULL,
-            updated_at TEXT NOT NULL,
-            aws_read_at TEXT,
-            sweep_due_at TEXT
-        );
-        CREATE INDEX opportunities_sweep ON opportunities (is_open, sweep_due_at);
-        CREATE INDEX opportunities_deal ON opportunities (deal_id);
-
-        CREATE TABLE snapshot_history (
-            id INTEGER PRIMARY KEY,
-            opportunity_id TEXT NOT NULL,
-            last_modified TEXT NOT NULL,
-            hash TEXT NOT NULL,
-            aws_revision INTEGER NOT NULL,
-            observed_at TEXT NOT NULL,
-            run_id INTEGER,
-            baseline INTEGER NOT NULL DEFAULT 0,
-            snapshot TEXT NOT NULL
-        );
-        CREATE INDEX snapshot_history_opportunity ON snapshot_history (opportunity_id, id);
-        CREATE INDEX snapshot_history_observed ON snapshot_history (observed_at);
-
-        CREATE TABLE invitations (
-            invitation_id TEXT PRIMARY KEY,
-            catalog TEXT NOT NULL,
-            status TEXT,
-            invitation_date TEXT,
-            project_title TEXT,
-            record TEXT NOT NULL,                 -- JSON of core.model.Invitation
-            first_seen_at TEXT NOT NULL,
-            updated_at TEXT NOT NULL,
-            notified_event_key TEXT
-        );
-
-        CREATE TABLE deals (
-            deal_id TEXT PRIMARY KEY,
-            found INTEGER NOT NULL,
-            owner_id TEXT,
-            dealname TEXT,
-            amount TEXT,
-            closedate TEXT,
-            read_at TEXT NOT NULL
-        );
-
-        CREATE TABLE reconciled (
-            opportunity_id TEXT NOT NULL,
-            field TEXT NOT NULL,
-            pc_value TEXT,
-            deal_value TEXT,
-            raised_at TEXT,
-            updated_at TEXT NOT NULL,
-            PRIMARY KEY (opportunity_id, field)
-        );
-
-        CREATE TABLE events (
-            key TEXT PRIMARY KEY,
-            kind TEXT NOT NULL,
-            subject_id TEXT NOT NULL,
-            deal_id TEXT,
-            priority TEXT NOT NULL,
-            due_hours INTEGER NOT NULL,
-            occurred_at TEXT NOT NULL,
-            detected_at TEXT NOT NULL,
-            source TEXT NOT NULL,                 -- cycle | sweep | invitations | backfill | api
-            run_id INTEGER,
-            payload TEXT NOT NULL
-        );
-        CREATE INDEX events_subject ON events (subject_id, detected_at);
-
-        CREATE TABLE outbox (
-            event_key TEXT PRIMARY KEY REFERENCES events (key),
-            kind TEXT NOT NULL,
-            subject_id TEXT NOT NULL,
-            deal_id TEXT,
-            priority TEXT NOT NULL,
-            due_at TEXT NOT NULL,
-            subject TEXT NOT NULL,
-            task_body TEXT NOT NULL,
-            note_body TEXT,
-            owner_id TEXT,                        -- the recipient, once routed
-            route_reason TEXT,                    -- why the row is parked (unroutable), or how it was routed
-            task_state TEXT NOT NULL DEFAULT 'pending',  -- pending | sending | done | failed | unknown | unroutable
-            task_id TEXT,
-            note_state TEXT NOT NULL DEFAULT 'pending',  -- same states, or 'none' when there is no note
-            note_id TEXT,
-            attempts INTEGER NOT NULL DEFAULT 0,
-            last_error TEXT,
-            sending_since TEXT,
-            created_at TEXT NOT NULL,
-            updated_at TEXT NOT NULL
-        );
-        CREATE INDEX outbox_states ON outbox (task_state, note_state);
-
-        CREATE TABLE refetch (
-            opportunity_id TEXT PRIMARY KEY,
-            reason TEXT NOT NULL,
-            first_failed_at TEXT NOT NULL,
-            attempts INTEGER NOT NULL DEFAULT 1
-        );
-
-        CREATE TABLE cursors (
-            name TEXT PRIMARY KEY,
-            value TEXT,
-            updated_at TEXT NOT NULL
-        );
-
-        CREATE TABLE runs (
-            id INTEGER PRIMARY KEY,
-            mode TEXT NOT NULL,                   -- run | dry-run | daemon | backfill | demo
-            status TEXT NOT NULL,                 -- running | ok | partial | skipped | failed
-            started_at TEXT NOT NULL,
-            finished_at TEXT,
-            duration_ms INTEGER,
-            cursor_before TEXT,
-            cursor_after TEXT,
-            pages INTEGER NOT NULL DEFAULT 0,
-            opportunities_changed INTEGER NOT NULL DEFAULT 0,
-            swept INTEGER NOT NULL DEFAULT 0,
-            events INTEGER NOT NULL DEFAULT 0,
-            delivered INTEGER NOT NULL DEFAULT 0,
-            parked INTEGER NOT NULL DEFAULT 0,
-            deferred TEXT,                        -- what was left for the next cycle, and why
-            skipped_ids TEXT,                     -- JSON list of malformed record ids
-            api_calls TEXT,                       -- JSON {host: calls}
-            error TEXT,
-            pid INTEGER,
-            host TEXT
-        );
-
-        CREATE TABLE lease (
-            name TEXT PRIMARY KEY,
-            holder TEXT NOT NULL,
-            pid INTEGER NOT NULL,
-            host TEXT NOT NULL,
-            acquired_at TEXT NOT NULL,
-            heartbeat_at TEXT NOT NULL,
-            expires_at TEXT NOT NULL
-        );
-
-        CREATE TABLE budget (
-            name TEXT PRIMARY KEY,                -- hubspot | partner_central
-            capacity REAL NOT NULL,
-            refill_per_second REAL NOT NULL,
-            tokens REAL NOT NULL,
-            updated_at REAL NOT NULL
-        );
-
-        CREATE TABLE api_usage (
-            day TEXT NOT NULL,
-            host TEXT NOT NULL,
-            calls INTEGER NOT NULL DEFAULT 0,
-            PRIMARY KEY (day, host)
-        );
-
-        CREATE TABLE owners_cache (
-            owner_id TEXT PRIMARY KEY,
-            email TEXT,
-            first_name TEXT,
-            last_name TEXT,
-            active INTEGER NOT NULL,
-            fetched_at TEXT NOT NULL
-        );
-
-        CREATE TABLE meta (
-            key TEXT PRIMARY KEY,
-            value TEXT
-        );
-        """
-    )
+    db.executescript(CORE_TABLES)
 
 
 @migrations()
@@ -351,3 +173,117 @@ def m007_deal_recheck_and_outbox_history(db: Database) -> None:
         FROM outbox_history h JOIN outbox o USING (event_key);
         """
     )
+
+
+@migrations()
+def m008_outbox_rows_carry_their_sink(db: Database) -> None:
+    # One outbox row per event and sink, each with its own states, so a second sink (Slack, SNS) delivers an event
+    # on its own without a new protocol: the key becomes (event_key, sink), which SQLite can only do by rebuilding
+    # the table (and outbox_history, whose rows now name the row they belong to by both). Every existing row belongs
+    # to HubSpot, the one sink there was; its states, attempts and history carry over, so what was pending or
+    # unknown is delivered (or looked up) once, as before. Foreign keys are checked at commit, once both tables stand.
+    # Statement by statement, not executescript (which commits first): the rebuild and its record are one transaction.
+    db.execute("PRAGMA defer_foreign_keys = ON")
+    for statement in _statements(
+        """
+        DROP VIEW outbox_attention;
+        DROP VIEW outbox_status;
+        DROP VIEW opportunity_timeline;
+
+        CREATE TABLE outbox_v8 (
+            event_key TEXT NOT NULL REFERENCES events (key),
+            sink TEXT NOT NULL DEFAULT 'hubspot',  -- where it goes: hubspot (a task and a note)
+            kind TEXT NOT NULL,
+            subject_id TEXT NOT NULL,
+            deal_id TEXT,
+            priority TEXT NOT NULL,
+            due_at TEXT NOT NULL,
+            subject TEXT NOT NULL,
+            task_body TEXT NOT NULL,
+            note_body TEXT,
+            owner_id TEXT,                        -- the recipient, once routed
+            route_reason TEXT,                    -- why the row is parked (unroutable), or how it was routed
+            task_state TEXT NOT NULL DEFAULT 'pending',  -- pending | sending | done | failed | unknown | unroutable
+            task_id TEXT,
+            note_state TEXT NOT NULL DEFAULT 'pending',  -- same states, or 'none' when there is no note
+            note_id TEXT,
+            attempts INTEGER NOT NULL DEFAULT 0,
+            last_error TEXT,
+            sending_since TEXT,
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL,
+            PRIMARY KEY (event_key, sink)
+        );
+        INSERT INTO outbox_v8 (event_key, sink, kind, subject_id, deal_id, priority, due_at, subject, task_body,
+                               note_body, owner_id, route_reason, task_state, task_id, note_state, note_id, attempts,
+                               last_error, sending_since, created_at, updated_at)
+        SELECT event_key, 'hubspot', kind, subject_id, deal_id, priority, due_at, subject, task_body, note_body,
+               owner_id, route_reason, task_state, task_id, note_state, note_id, attempts, last_error, sending_since,
+               created_at, updated_at
+        FROM outbox;
+
+        CREATE TABLE outbox_history_v8 (
+            id INTEGER PRIMARY KEY,
+            event_key TEXT NOT NULL,
+            sink TEXT NOT NULL DEFAULT 'hubspot',
+            at TEXT NOT NULL,
+            action TEXT NOT NULL,                 -- retried | rerouted | failed
+            detail TEXT,
+            FOREIGN KEY (event_key, sink) REFERENCES outbox_v8 (event_key, sink)
+        );
+        INSERT INTO outbox_history_v8 (id, event_key, sink, at, action, detail)
+        SELECT id, event_key, 'hubspot', at, action, detail FROM outbox_history;
+
+        DROP TABLE outbox_history;
+        DROP TABLE outbox;
+        ALTER TABLE outbox_v8 RENAME TO outbox;
+        ALTER TABLE outbox_history_v8 RENAME TO outbox_history;
+        CREATE INDEX outbox_states ON outbox (sink, task_state, note_state);
+        CREATE INDEX outbox_history_key ON outbox_history (event_key, sink, id);
+
+        CREATE VIEW outbox_status AS
+        SELECT *,
+            CASE
+                WHEN task_state = 'unroutable' OR note_state = 'unroutable' THEN 'unroutable'
+                WHEN task_state = 'failed' OR note_state = 'failed' THEN 'failed'
+                WHEN task_state = 'unknown' OR note_state = 'unknown' THEN 'unknown'
+                WHEN task_state = 'sending' OR note_state = 'sending' THEN 'sending'
+                WHEN task_state = 'done' AND note_state IN ('done', 'none') THEN 'done'
+                ELSE 'pending'
+            END AS status
+        FROM outbox;
+        CREATE VIEW outbox_attention AS
+        SELECT event_key, sink, kind, subject_id, deal_id, owner_id, status, task_state, note_state, attempts,
+               route_reason, last_error, created_at, updated_at
+        FROM outbox_status WHERE status != 'done' ORDER BY created_at;
+
+        CREATE VIEW opportunity_timeline AS
+        SELECT opportunity_id AS subject_id, observed_at AS at, 'snapshot' AS entry,
+               'last_modified ' || last_modified || CASE WHEN baseline THEN ' (baseline)' ELSE '' END AS detail
+        FROM snapshot_history
+        UNION ALL
+        SELECT subject_id, detected_at, 'event', kind || ' ' || priority || ' ' || key FROM events
+        UNION ALL
+        SELECT subject_id, updated_at, 'delivery',
+               'task ' || task_state || COALESCE(' #' || task_id, '') || ', note ' || note_state
+               || COALESCE(' #' || note_id, '') || COALESCE(' → owner ' || owner_id, '')
+        FROM outbox
+        UNION ALL
+        SELECT o.subject_id, h.at, 'outbox', h.action || ' ' || h.event_key || COALESCE(': ' || h.detail, '')
+        FROM outbox_history h JOIN outbox o USING (event_key, sink);
+        """
+    ):
+        db.execute(statement)
+
+
+def _statements(script: str) -> list[str]:
+    """The statements of a script, each complete (no statement here holds a `;` inside a string)."""
+    statements: list[str] = []
+    pending = ""
+    for piece in script.split(";"):
+        pending += piece + ";"
+        if sqlite3.complete_statement(pending):
+            if pending.strip(" \n;"):
+                statements.append(pending.strip())
+            pending = ""
+    return statements

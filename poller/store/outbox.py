@@ -15,6 +15,7 @@ from poller.redaction import redact
 # States of each half (task, note) of an outbox row.
 PENDING, SENDING, DONE, FAILED, UNKNOWN, UNROUTABLE, NONE = (
     "pending", "sending", "done", "failed", "unknown", "unroutable", "none")
+DEFAULT_SINK = "hubspot"  # the sink every row had before rows named theirs (m008), and the one there is
 FAILED_ROW = "(task_state = 'failed' OR note_state = 'failed')"
 
 
@@ -43,15 +44,18 @@ class Outbox:
             found.update(r[0] for r in self.db.execute(f"SELECT key FROM events WHERE key IN ({marks})", chunk))
         return found
 
-    def enqueue(self, notifications: Iterable[Notification], now: str) -> int:
+    def enqueue(self, notifications: Iterable[Notification], now: str, *, sinks: Sequence[str] = (DEFAULT_SINK,)) -> int:
+        """One row per notification and sink, each with its own states; a row already there stays as it is."""
         count = 0
         for n in notifications:
-            cursor = self.db.execute(
-                "INSERT OR IGNORE INTO outbox (event_key, kind, subject_id, deal_id, priority, due_at, subject,"
-                " task_body, note_body, note_state, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [n.event_key, n.kind, n.subject_id, n.deal_id, n.priority, n.due_at, n.subject, n.task_body,
-                 n.note_body, PENDING if n.note_body is not None else NONE, now, now])
-            count += cursor.rowcount
+            for sink in sinks:
+                cursor = self.db.execute(
+                    "INSERT OR IGNORE INTO outbox (event_key, sink, kind, subject_id, deal_id, priority, due_at, subject,"
+                    " task_body, note_body, note_state, created_at, updated_at)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    [n.event_key, sink, n.kind, n.subject_id, n.deal_id, n.priority, n.due_at, n.subject, n.task_body,
+                     n.note_body, PENDING if n.note_body is not None else NONE, now, now])
+                count += cursor.rowcount
         return count
 
     # --- delivery bookkeeping

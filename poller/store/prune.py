@@ -25,7 +25,7 @@ RULES: tuple[tuple[str, str, str], ...] = (
     ("snapshots", "snapshot_history",
      "observed_at < ? AND id NOT IN (SELECT max(id) FROM snapshot_history WHERE observed_at < ?1 "
      "GROUP BY opportunity_id)"),
-    ("delivered notifications' history", "outbox_history", "event_key IN (SELECT event_key FROM outbox WHERE "
+    ("delivered notifications' history", "outbox_history", "(event_key, sink) IN (SELECT event_key, sink FROM outbox WHERE "
      + DELIVERED + ")"),
     ("delivered notifications", "outbox", DELIVERED),
     ("events", "events",
