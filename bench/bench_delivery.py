@@ -86,7 +86,7 @@ def run_poller(count: int, limit: int, workdir: Path) -> tuple[Figures, list[dic
         started = time.perf_counter()
         queued = run_cycle(app, deliver=False)  # poll, read the linked deals, plan, commit the outbox
         delivering = time.perf_counter()
-        outcome = app.hubspot.deliver_outbox()
+        outcome = app.deliver()
         finished = time.perf_counter()
         assert queued.summary["events"] == count, queued.summary
         assert outcome.delivered == count and len(hub.tasks()) == count and len(hub.notes()) == count, outcome
@@ -114,7 +114,7 @@ def check_uncertain(count: int, limit: int, workdir: Path) -> Counter[str]:
         settled = build_app(app.settings, pacing=False,
                             clock=lambda: utc_now() + dt.timedelta(seconds=app.settings.settle_time))
         hub.reset_calls()
-        settled.hubspot.deliver_outbox()
+        settled.deliver()
         done = settled.store.db.execute("SELECT count(*) FROM outbox_status WHERE status = 'done'").fetchone()[0]
         assert done == count and len(hub.tasks()) == count and len(hub.notes()) == count, done
         return Counter(c.path for c in hub.calls)

@@ -1,4 +1,4 @@
-"""Composition root: builds the clients, the store and the rules from settings; nothing else builds them."""
+"""Composition root: builds the store, the adapters, the sinks and the rules from settings; nothing else builds them."""
 
 from __future__ import annotations
 
@@ -14,15 +14,22 @@ from poller.budget.limits import Limits
 from poller.budget.pace import RateGate
 from poller.budget.reads import HOST as PC_HOST
 from poller.budget.reads import ReadBudget
+from poller.budget.requests import HOST as HUBSPOT_HOST
 from poller.clock import epoch, utc_now
 from poller.config import Settings
+from poller.core.model import Deal
 from poller.core.rules import RuleConfig
+from poller.delivery.protocol import Delivery, DeliveryOutcome
+from poller.delivery.sink import Sink
 from poller.errors import StopRequested
+from poller.hubspot.deals import HubSpotDeals
+from poller.hubspot.owners import HubSpotOwners
+from poller.hubspot.portal import HubSpotPortal
+from poller.hubspot.sink import HubSpotSink
 from poller.partner_central import PartnerCentral, make_client
 from poller.retry import RetrySettings
 from poller.stopping import interruptible
 from poller.store import StateStore, open_store
-from poller.store.budget import Budgets
 from poller.store.lease import Lease
 
 SEARCHES_PER_SECOND = 3.0  # HubSpot allows searches about 4 per second on their own; keep a margin for jitter
@@ -34,11 +41,34 @@ class App:
     store: StateStore
     rules: RuleConfig
     pc: PartnerCentral
-    hubspot: Any | None  # poller.hubspot.HubSpotPortal when a token is configured
+    hubspot: HubSpotPortal | None = None  # the HubSpot side, when a token is configured: its portal,
+    deals: HubSpotDeals | None = None  # the deals opportunities link to,
+    owners: HubSpotOwners | None = None  # who may receive a notification,
+    sinks: tuple[Sink, ...] = ()  # and where notifications go (the task+note sink)
     clock: Callable[[], dt.datetime] = utc_now
     api_calls: Counter[str] = field(default_factory=Counter)  # this process's calls per host, for the run row
     stop: threading.Event = field(default_factory=threading.Event)  # set by SIGTERM, SIGINT or SIGHUP
     lease: Lease | None = None  # the lease the running cycle holds, renewed as it goes
+
+    def begin_run(self) -> None:
+        """A cycle begins: HubSpot is worth trying again, its 429s are waited out within the run's time budget, and
+        the sinks forget what the last run re-checked."""
+        if self.hubspot is not None:
+            self.hubspot.start_run(self.settings.run_time_budget)
+        for sink in self.sinks:
+            sink.begin_run()
+
+    def deliver(self) -> DeliveryOutcome:
+        """Deliver the outbox through every sink."""
+        assert self.owners is not None and self.deals is not None  # sinks exist only beside them
+        return Delivery(store=self.store, owners=self.owners, deals=self.deals,
+                        fallback_owner_id=self.settings.fallback_owner_id, clock=self.clock).deliver(self.sinks)
+
+    def linked_deals(self, deal_ids: list[str]) -> dict[str, Deal]:
+        """The deals with these ids, fresh from HubSpot when it is configured, else as last stored."""
+        if self.deals is None:
+            return self.store.records.deals(deal_ids)
+        return self.deals.read_deals(deal_ids)
 
     def limits(self, started: float, stop_requested: Callable[[], bool] | None = None) -> Limits:
         """A run's limits from `started` (monotonic): its time budget, the read budget, and the stop flag."""
@@ -48,7 +78,7 @@ class App:
     @property
     def reads(self) -> ReadBudget:
         """The job's Partner Central read budget for the last 24 h (`pc_daily_budget`)."""
-        return ReadBudget(Budgets(self.store.db), self.settings.pc_daily_budget, self.clock)
+        return ReadBudget(self.store.budgets, self.settings.pc_daily_budget, self.clock)
 
     def count_call(self, host: str, n: int = 1) -> None:
         """Every API request passes here first (the adapters call it before sending): the record boundary, and for
@@ -57,8 +87,7 @@ class App:
         if host == PC_HOST:
             self.reads.admit()
         self.api_calls[host] += n
-        Budgets(self.store.db).count_call(host, self.clock(), n)
-
+        self.store.budgets.count_call(host, self.clock(), n)
 
     def at_boundary(self) -> None:
         """Before each request: a stop request ends the run here, between records, not after the page; and the
@@ -87,27 +116,30 @@ def rules_from(settings: Settings) -> RuleConfig:
     return rules
 
 
-def build_app(settings: Settings, *, pc_client: Any = None, hubspot: Any = None, pacing: bool = True,
+def build_app(settings: Settings, *, pc_client: Any = None, pacing: bool = True,
               retry: RetrySettings | None = None, clock: Callable[[], dt.datetime] = utc_now,
               store: StateStore | None = None) -> App:
     retry = retry or RetrySettings.attempts(settings.retry_attempts)
     store = store or open_store(settings.db)
-    app = App(settings=settings, store=store, rules=rules_from(settings), pc=None, hubspot=None,  # type: ignore[arg-type]
-              clock=clock)
+    app = App(settings=settings, store=store, rules=rules_from(settings), pc=None, clock=clock)  # type: ignore[arg-type]
     # Waits (pacing, back-off) end early on a stop signal: the next request then stops the run.
     pause = interruptible(app.stop)
     retry = dataclasses.replace(retry, sleep=pause)
     app.pc = PartnerCentral(pc_client or make_client(timeout=settings.http_timeout), catalog=settings.catalog,
                             gate=RateGate(settings.pc_requests_per_second if pacing else None, clock=epoch,
-                                          shared=Budgets(store.db), sleep=pause),
+                                          shared=store.budgets, sleep=pause),
                             retry=retry,
                             count_call=lambda op: app.count_call(PC_HOST))
-    if hubspot is None and settings.hubspot_configured:
-        from poller.hubspot import HubSpotPortal
-
-        hubspot = HubSpotPortal.from_settings(settings, store=store, retry=retry, clock=clock,
-                                              count_call=lambda n=1: app.count_call("hubspot", n),
-                                              search_gate=RateGate(SEARCHES_PER_SECOND if pacing else None,
-                                                                   sleep=pause))
-    app.hubspot = hubspot
+    if settings.hubspot_configured:
+        portal = HubSpotPortal.from_settings(settings, budgets=store.budgets, retry=retry,
+                                             count_call=lambda n=1: app.count_call(HUBSPOT_HOST, n),
+                                             search_gate=RateGate(SEARCHES_PER_SECOND if pacing else None,
+                                                                  sleep=pause))
+        app.hubspot = portal
+        # snapshot field → deal property read for it (conflicts compare them); unmapped fields read nothing
+        mapping = settings.conflict_mapping or Settings().conflict_mapping
+        app.deals = HubSpotDeals(portal, deal_fields={f: p for f, p in mapping if p},
+                                 deal_currency=settings.deal_currency, deal_id_property=settings.deal_id_property)
+        app.owners = HubSpotOwners(portal, store.owners, clock=clock, atomic=store.atomic)
+        app.sinks = (HubSpotSink(portal, store, settle_time=settings.settle_time),)
     return app

@@ -18,17 +18,15 @@ of the database, so it writes nothing (the API calls it makes still count agains
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import itertools
 import json
 import logging
 import re
-import sqlite3
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
-
-from sqlite_utils import Database
 
 from poller.app import App
 from poller.budget.limits import Limits
@@ -41,7 +39,6 @@ from poller.core.timefmt import iso, parse_iso
 from poller.cycle import CURSOR
 from poller.errors import Deferred, FatalError, UsageError
 from poller.ingest import RunTally, ingest_listed_page
-from poller.store import StateStore
 from poller.store.lease import Lease, takeover_grace
 
 log = logging.getLogger(__name__)
@@ -144,8 +141,8 @@ def _run(app: App, window: Window, *, dry_run: bool, progress: Callable[[Progres
         relist(app, window, run_id=run_id, tally=tally, limits=limits, lease=lease, progress=progress,
                start=resumed_from)
         app.store.db.execute("DELETE FROM cursors WHERE name = ?", [window.checkpoint])  # done: a rerun starts over
-        if not dry_run and app.hubspot is not None and app.settings.deliver:
-            outcome = app.hubspot.deliver_outbox()
+        if not dry_run and app.sinks and app.settings.deliver:
+            outcome = app.deliver()
             delivered, parked = outcome.delivered, outcome.parked
             if outcome.deferred:
                 status, deferred = "partial", outcome.deferred
@@ -175,7 +172,7 @@ def _run(app: App, window: Window, *, dry_run: bool, progress: Callable[[Progres
         "run_id": None if dry_run else run_id, "mode": mode, "since": window.since, "until": window.until,
         "found": tally.derived, "new": tally.events, "known": tally.derived - tally.events,
         "history_replayed": replayed, "pages": tally.pages, "opportunities_reread": tally.changed,
-        "queued": 0 if dry_run or (app.hubspot is not None and app.settings.deliver) else len(tally.notifications),
+        "queued": 0 if dry_run or (app.sinks and app.settings.deliver) else len(tally.notifications),
         "checkpoint": window.checkpoint, "resumed_from": resumed_from, "checkpoint_after": checkpoint_after,
         **{k: fields[k] for k in ("status", "delivered", "parked", "deferred", "error", "skipped_ids", "api_calls",
                                   "duration_ms", "cursor_after")},
@@ -276,9 +273,4 @@ def _scratch_copy(app: App) -> App:
     Partner Central and HubSpot calls still count against the real, persisted budgets (the adapters hold the
     original store), because those calls were really made.
     """
-    conn = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
-    app.store.db.conn.backup(conn)
-    conn.execute("PRAGMA foreign_keys = ON")
-    conn.execute("DELETE FROM lease")  # a cycle running right now holds the real lease, not this copy's
-    return App(settings=app.settings, store=StateStore(Database(conn)), rules=app.rules, pc=app.pc,
-               hubspot=app.hubspot, clock=app.clock, api_calls=app.api_calls, stop=app.stop)
+    return dataclasses.replace(app, store=app.store.scratch_copy(), lease=None)

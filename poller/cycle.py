@@ -127,8 +127,8 @@ def _phases(app: App, *, run_id: int, baseline: bool, tally: RunTally, limits: L
                                                            limits=limits, lease=lease))
         _bounded(outcome, limits, lambda: read_partner_central(app, run_id=run_id, baseline=baseline, tally=tally,
                                                                limits=limits, lease=lease, sweep_all=sweep_all))
-        if deliver and app.hubspot is not None:
-            delivery = app.hubspot.deliver_outbox()
+        if deliver and app.sinks:
+            delivery = app.deliver()
             outcome.delivered, outcome.parked = delivery.delivered, delivery.parked
             if delivery.deferred:
                 outcome.defer(delivery.deferred)
@@ -173,8 +173,7 @@ def run_cycle(app: App, *, mode: str = "run", deliver: bool = True, lease_ttl: f
             log.info("first run on an empty database: recording a silent baseline (pending invitations notify)")
             app.store.set_meta(BASELINE_PENDING, True)
         limits = app.limits(started, stop_requested)
-        if app.hubspot is not None:  # HubSpot is tried afresh, and its 429s are waited out within the time budget
-            app.hubspot.start_run(app.settings.run_time_budget)
+        app.begin_run()  # HubSpot is tried afresh, and its 429s are waited out within the time budget
         outcome = _phases(app, run_id=run_id, baseline=baseline, tally=tally, limits=limits, lease=lease,
                           deliver=deliver, sweep_all=sweep_all)
         fields = dict(status=outcome.status, finished_at=iso(app.clock()),

@@ -124,17 +124,15 @@ def read_deals(app: App, snapshots: Sequence[Snapshot]) -> tuple[list[Snapshot],
     By default the deal id is the opportunity's PartnerOpportunityIdentifier. With `deal_id_property` the deal is
     the one whose property holds the opportunity id, and the snapshots returned carry that deal's id.
     """
-    if app.hubspot is not None and app.settings.deal_id_property:
-        by_opportunity = app.hubspot.deals_by_opportunity([s.opportunity_id for s in snapshots])
+    if app.deals is not None and app.settings.deal_id_property:
+        by_opportunity = app.deals.deals_by_opportunity([s.opportunity_id for s in snapshots])
         linked = [dataclasses.replace(s, deal_id=by_opportunity[s.opportunity_id].deal_id
                                       if s.opportunity_id in by_opportunity else None) for s in snapshots]
         return linked, {d.deal_id: d for d in by_opportunity.values()}
     deal_ids = sorted({s.deal_id for s in snapshots if s.deal_id})
     if not deal_ids:
         return list(snapshots), {}
-    if app.hubspot is None:
-        return list(snapshots), app.store.records.deals(deal_ids)
-    return list(snapshots), app.hubspot.read_deals(deal_ids)
+    return list(snapshots), app.linked_deals(deal_ids)
 
 
 def derive_and_commit(app: App, fetched: Sequence[Fetched], *, run_id: int, baseline: bool, source: str,

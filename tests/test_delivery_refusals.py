@@ -73,7 +73,7 @@ def test_a_whole_batch_400_is_split_until_the_bad_input_is_alone(pc_sim, hub_sim
 
     assert [c.status for c in hub_sim.calls if c.path == TASK_CREATE] == [400, 400, 400, 201, 201]
     assert outbox_statuses(app) == Counter({"done": 3, "failed": 1})
-    first_sent = app.store.outbox.rows("1 = 1")[0]["event_key"]  # the outbox sends oldest first
+    first_sent = app.store.outbox.in_send_order()[0]["event_key"]  # the outbox sends oldest first
     (failed,) = [r for r in rows(app) if r["status"] == "failed"]
     assert failed["event_key"] == first_sent and "HTTP 400" in failed["last_error"]
     # The refused task is not retried; its note is independent and still reaches the deal's timeline.
@@ -182,7 +182,7 @@ def test_a_property_group_the_portal_does_not_have_falls_back_to_the_body_proper
 
 
 def test_a_refusal_names_the_missing_scopes_in_either_field_hubspot_uses():
-    from poller.hubspot import Rejected
+    from poller.hubspot.portal import Rejected
 
     documented = json.dumps({"status": "error", "message": "This app hasn't been granted all required scopes",
                              "category": "MISSING_SCOPES",

@@ -14,7 +14,8 @@ from poller.errors import BudgetExhausted
 from poller.store.budget import Budgets
 
 log = logging.getLogger(__name__)
-NAME = "hubspot"
+HOST = "hubspot"  # the name HubSpot's calls are counted under (runs, api_calls_hourly)
+NAME = HOST  # the bucket's row in `budget`
 WINDOW = 10.0
 
 

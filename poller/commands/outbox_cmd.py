@@ -68,13 +68,11 @@ def retry(ctx: click.Context, event_keys: tuple[str, ...], kinds: tuple[str, ...
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="'--since'") from None
     store = open_store(settings_from(ctx).db)
-    statuses = {r["event_key"]: r["status"] for r in store.db.query(
-        "SELECT event_key, status FROM outbox_status WHERE event_key IN "
-        f"({','.join('?' * len(event_keys))})", list(event_keys))} if event_keys else {}
+    statuses = store.failures.statuses(event_keys)
     unknown = [k for k in event_keys if k not in statuses]
     if unknown:
         raise click.BadParameter(f"no outbox row has event key {', '.join(unknown)}", param_hint="EVENT_KEY")
-    selected = [r for r in store.outbox.failed(kinds=kinds, since=cutoff)
+    selected = [r for r in store.failures.failed(kinds=kinds, since=cutoff)
                 if not event_keys or r["event_key"] in statuses]
     for key in event_keys:
         if statuses[key] != "failed":
@@ -84,7 +82,7 @@ def retry(ctx: click.Context, event_keys: tuple[str, ...], kinds: tuple[str, ...
         return
     if not dry_run:
         with store.atomic():
-            store.outbox.retry_failed([r["event_key"] for r in selected], iso(utc_now()), "by `poller outbox retry`")
+            store.failures.retry([r["event_key"] for r in selected], iso(utc_now()), "by `poller outbox retry`")
     verb = "would put" if dry_run else "put"
     click.echo(f"{verb} {len(selected)} failed notification{'s' if len(selected) != 1 else ''} back to pending"
                + ("" if dry_run else "; the next `poller run` sends them") + ":")

@@ -13,8 +13,11 @@ from typing import Any
 from sqlite_utils import Database
 
 from poller.errors import StoreUnusable
+from poller.store.budget import Budgets
+from poller.store.failures import Failures
 from poller.store.migrations import migrations
 from poller.store.outbox import Outbox
+from poller.store.owners import Owners
 from poller.store.rechecks import DealRechecks
 from poller.store.records import Records
 from poller.store.runs import Runs
@@ -27,8 +30,11 @@ class StateStore:
         self.db = db
         self.records = Records(db)
         self.outbox = Outbox(db)
+        self.failures = Failures(db)
         self.runs = Runs(db)
         self.deal_rechecks = DealRechecks(db)
+        self.owners = Owners(db)
+        self.budgets = Budgets(db)
 
     @contextlib.contextmanager
     def atomic(self) -> Iterator[StateStore]:
@@ -58,6 +64,9 @@ class StateStore:
             return
         self.db.execute("UPDATE cursors SET value = ?, updated_at = ? WHERE name = ?", [value, now, name])
 
+    def forget_cursor(self, name: str) -> None:
+        self.db.execute("DELETE FROM cursors WHERE name = ?", [name])
+
     def cursors(self) -> list[dict[str, Any]]:
         return [dict(r) for r in self.db.query("SELECT name, value, updated_at FROM cursors ORDER BY name")]
 
@@ -68,6 +77,17 @@ class StateStore:
 
     def set_meta(self, key: str, value: Any) -> None:
         self.db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", [key, json.dumps(value)])
+
+    def scratch_copy(self) -> StateStore:
+        """The same state in memory, with no lease: a dry run goes through every step and writes nothing here."""
+        conn = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
+        self.db.conn.backup(conn)
+        conn.execute("PRAGMA foreign_keys = ON")
+        conn.execute("DELETE FROM lease")  # a cycle running right now holds the real lease, not this copy's
+        return StateStore(Database(conn))
+
+    def close(self) -> None:
+        self.db.conn.close()
 
 
 def open_store(path: str | Path, *, read_only: bool = False) -> StateStore:

@@ -1,28 +1,87 @@
-"""Events and the delivery outbox: one row per event, task and note states tracked separately (write-ahead)."""
+"""Events and the delivery outbox: one row per event and sink, its parts' states tracked apart (write-ahead)."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict
-from typing import Any
+from enum import StrEnum
+from typing import Any, TypedDict
 
 from sqlite_utils import Database
 
 from poller.core.model import Event, Notification
 from poller.redaction import redact
 
-# States of each half (task, note) of an outbox row.
-PENDING, SENDING, DONE, FAILED, UNKNOWN, UNROUTABLE, NONE = (
-    "pending", "sending", "done", "failed", "unknown", "unroutable", "none")
 DEFAULT_SINK = "hubspot"  # the sink every row had before rows named theirs (m008), and the one there is
-FAILED_ROW = "(task_state = 'failed' OR note_state = 'failed')"
+CHUNK = 500  # keys per `IN (…)`, well under SQLite's variable limit
+
+
+class Part(StrEnum):
+    """The halves of a row a sink sends on their own: the task (every row) and the note (rows with a deal)."""
+
+    TASK = "task"
+    NOTE = "note"
+
+
+class State(StrEnum):
+    """The state of one part of a row; `sending` is committed before the request leaves (write-ahead)."""
+
+    PENDING = "pending"
+    SENDING = "sending"
+    DONE = "done"
+    FAILED = "failed"
+    UNKNOWN = "unknown"
+    UNROUTABLE = "unroutable"
+    NONE = "none"  # the row has no such part (an invitation has no note)
+
+
+class OutboxRow(TypedDict):
+    event_key: str
+    sink: str
+    kind: str
+    subject_id: str
+    deal_id: str | None
+    priority: str
+    due_at: str
+    subject: str
+    task_body: str
+    note_body: str | None
+    owner_id: str | None
+    route_reason: str | None
+    task_state: str
+    task_id: str | None
+    note_state: str
+    note_id: str | None
+    attempts: int
+    last_error: str | None
+    sending_since: str | None
+    created_at: str
+    updated_at: str
+
+
+def chunks(items: Sequence[Any], size: int = CHUNK) -> Iterable[list[Any]]:
+    for start in range(0, len(items), size):
+        yield list(items[start:start + size])
+
+
+def marks(items: Sequence[Any]) -> str:
+    return ",".join("?" * len(items))
+
+
+def select_rows(db: Database, where: str, params: Sequence[Any] = (), limit: int | None = None) -> list[OutboxRow]:
+    """Rows matching a condition written in this package, oldest first (the order the outbox sends them)."""
+    sql = f"SELECT * FROM outbox WHERE {where} ORDER BY created_at, event_key"
+    if limit is not None:
+        sql += f" LIMIT {int(limit)}"
+    return list(db.query(sql, list(params)))  # type: ignore[arg-type]
 
 
 class Outbox:
     def __init__(self, db: Database):
         self.db = db
 
+    # --- events: what was detected, once per key
     def record_events(self, events: Iterable[Event], *, detected_at: str, source: str, run_id: int | None) -> set[str]:
         """Insert events whose key is new; return the keys that were new (the others were seen before)."""
         fresh: set[str] = set()
@@ -36,14 +95,12 @@ class Outbox:
                 fresh.add(event.key)
         return fresh
 
-    def known_keys(self, keys: Sequence[str]) -> set[str]:
-        found: set[str] = set()
-        for start in range(0, len(keys), 500):
-            chunk = list(keys[start:start + 500])
-            marks = ",".join("?" * len(chunk))
-            found.update(r[0] for r in self.db.execute(f"SELECT key FROM events WHERE key IN ({marks})", chunk))
-        return found
+    def kinds_recorded(self, subject_id: str, run_id: int) -> set[str]:
+        """The kinds of event a run recorded for one opportunity."""
+        return {kind for (kind,) in self.db.execute(
+            "SELECT kind FROM events WHERE subject_id = ? AND run_id = ?", [subject_id, run_id])}
 
+    # --- rows
     def enqueue(self, notifications: Iterable[Notification], now: str, *, sinks: Sequence[str] = (DEFAULT_SINK,)) -> int:
         """One row per notification and sink, each with its own states; a row already there stays as it is."""
         count = 0
@@ -54,97 +111,128 @@ class Outbox:
                     " task_body, note_body, note_state, created_at, updated_at)"
                     " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     [n.event_key, sink, n.kind, n.subject_id, n.deal_id, n.priority, n.due_at, n.subject, n.task_body,
-                     n.note_body, PENDING if n.note_body is not None else NONE, now, now])
+                     n.note_body, State.PENDING if n.note_body is not None else State.NONE, now, now])
                 count += cursor.rowcount
         return count
 
-    # --- delivery bookkeeping
-    def rows(self, where: str, params: Sequence[Any] = (), limit: int | None = None) -> list[dict[str, Any]]:
-        sql = f"SELECT * FROM outbox WHERE {where} ORDER BY created_at, event_key"
-        if limit is not None:
-            sql += f" LIMIT {int(limit)}"
-        return list(self.db.query(sql, list(params)))
+    def in_send_order(self) -> list[OutboxRow]:
+        """Every row, in the order the outbox sends them: oldest first."""
+        return select_rows(self.db, "1 = 1")
 
-    def set_route(self, key: str, owner_id: str | None, reason: str, now: str) -> None:
+    # --- what the delivery protocol reads
+    def sendable(self, sink: str, part: Part, *, needs_deal: bool, limit: int) -> list[OutboxRow]:
+        """Rows whose `part` waits to be sent and that have a recipient (and a deal, where the part needs one)."""
+        return select_rows(self.db, f"sink = ? AND {part}_state = ? AND owner_id IS NOT NULL"
+                          + (" AND deal_id IS NOT NULL" if needs_deal else ""), [sink, State.PENDING], limit=limit)
+
+    def uncertain(self, sink: str, part: Part) -> list[OutboxRow]:
+        """Rows whose `part` may or may not have been created: they are looked up before any resend."""
+        return select_rows(self.db, f"sink = ? AND {part}_state = ?", [sink, State.UNKNOWN])
+
+    def unrouted(self, sink: str) -> list[OutboxRow]:
+        """Rows without a recipient that wait for one: pending, or parked as unroutable."""
+        return select_rows(self.db, "sink = ? AND owner_id IS NULL AND (task_state IN (?, ?) OR note_state IN (?, ?))",
+                          [sink, State.PENDING, State.UNROUTABLE, State.PENDING, State.UNROUTABLE])
+
+    def awaiting_route(self, sink: str) -> int:
+        """Rows pending without a recipient after routing ran (their recipient was refused in this pass)."""
+        return int(self.db.execute(
+            "SELECT count(*) FROM outbox WHERE sink = ? AND owner_id IS NULL"
+            " AND (task_state = ? OR (note_state = ? AND task_state != ?))",
+            [sink, State.PENDING, State.PENDING, State.UNROUTABLE]).fetchone()[0])
+
+    def recorded_ids(self, sink: str, part: Part, deal_ids: Sequence[str]) -> set[str]:
+        """Objects the outbox already holds for these deals (other rows' deliveries)."""
+        known: set[str] = set()
+        for chunk in chunks(deal_ids):
+            known.update(r[0] for r in self.db.execute(
+                f"SELECT {part}_id FROM outbox WHERE sink = ? AND deal_id IN ({marks(chunk)}) AND {part}_id IS NOT NULL",
+                [sink, *chunk]))
+        return known
+
+    def attempts_spent(self, sink: str, keys: Sequence[str], limit: int) -> set[str]:
+        """The keys of rows already sent `limit` times or more."""
+        spent: set[str] = set()
+        for chunk in chunks(keys):
+            spent.update(r[0] for r in self.db.execute(
+                f"SELECT event_key FROM outbox WHERE sink = ? AND event_key IN ({marks(chunk)}) AND attempts >= ?",
+                [sink, *chunk, limit]))
+        return spent
+
+    def delivered_since(self, sink: str, since: str) -> int:
+        return int(self.db.execute(
+            "SELECT count(*) FROM outbox_status WHERE sink = ? AND status = ? AND updated_at >= ?",
+            [sink, State.DONE, since]).fetchone()[0])
+
+    def unsettled(self, sink: str) -> tuple[int, str | None]:
+        """(how many rows have an uncertain part, when the oldest of them was sent)."""
+        row = self.db.execute("SELECT count(*), min(COALESCE(sending_since, updated_at)) FROM outbox"
+                              " WHERE sink = ? AND (task_state = ? OR note_state = ?)",
+                              [sink, State.UNKNOWN, State.UNKNOWN]).fetchone()
+        return int(row[0]), row[1]
+
+    # --- what the delivery protocol writes
+    def recover_sending(self, sink: str) -> None:
+        """Parts still `sending` belong to a process that died mid-request (we hold the lease): their outcome is unknown."""
+        for part in Part:
+            self.db.execute(f"UPDATE outbox SET {part}_state = ? WHERE sink = ? AND {part}_state = ?",
+                            [State.UNKNOWN, sink, State.SENDING])
+
+    def set_route(self, key: str, owner_id: str | None, reason: str, now: str, *, sink: str = DEFAULT_SINK) -> None:
         """Route a row to an owner, or park it (owner None) with the reason: its task, or its note if the task is out."""
         if owner_id is None:
             self.db.execute(
                 "UPDATE outbox SET owner_id = NULL, route_reason = ?, updated_at = ?,"
                 " task_state = CASE WHEN task_state IN (?, ?) THEN ? ELSE task_state END,"
                 " note_state = CASE WHEN task_state NOT IN (?, ?) AND note_state IN (?, ?) THEN ? ELSE note_state END"
-                " WHERE event_key = ?",
-                [reason, now, PENDING, UNROUTABLE, UNROUTABLE, PENDING, UNROUTABLE, PENDING, UNROUTABLE, UNROUTABLE,
-                 key])
+                " WHERE event_key = ? AND sink = ?",
+                [reason, now, State.PENDING, State.UNROUTABLE, State.UNROUTABLE, State.PENDING, State.UNROUTABLE,
+                 State.PENDING, State.UNROUTABLE, State.UNROUTABLE, key, sink])
         else:
             self.db.execute(
                 "UPDATE outbox SET owner_id = ?, route_reason = ?, updated_at = ?,"
                 " task_state = CASE WHEN task_state = ? THEN ? ELSE task_state END,"
-                " note_state = CASE WHEN note_state = ? THEN ? ELSE note_state END WHERE event_key = ?",
-                [owner_id, reason, now, UNROUTABLE, PENDING, UNROUTABLE, PENDING, key])
+                " note_state = CASE WHEN note_state = ? THEN ? ELSE note_state END WHERE event_key = ? AND sink = ?",
+                [owner_id, reason, now, State.UNROUTABLE, State.PENDING, State.UNROUTABLE, State.PENDING, key, sink])
 
-    def unroute(self, key: str, reason: str, now: str) -> None:
-        """Forget a row's owner (HubSpot refused it) so that routing resolves one again."""
-        self.db.execute("UPDATE outbox SET owner_id = NULL, route_reason = ?, updated_at = ? WHERE event_key = ?",
-                        [redact(reason), now, key])
+    def unroute(self, key: str, reason: str, now: str, *, sink: str = DEFAULT_SINK) -> None:
+        """Forget a row's owner (the sink refused it) so that routing resolves one again."""
+        self.db.execute("UPDATE outbox SET owner_id = NULL, route_reason = ?, updated_at = ? WHERE event_key = ? AND sink = ?",
+                        [redact(reason), now, key, sink])
 
-    def mark(self, part: str, keys: Sequence[str], state: str, now: str, *, object_ids: dict[str, str] | None = None,
-             error: str | None = None, count_attempt: bool = False) -> None:
-        """Set the state of the task or note half of rows; `sending` is written (and committed) before the request."""
-        column = {"task": "task", "note": "note"}[part]
+    def without_deal(self, key: str, *, sink: str = DEFAULT_SINK) -> None:
+        """The row's deal is gone: it goes out like an invitation's, the note's full context in its task, no note."""
+        self.db.execute(
+            "UPDATE outbox SET deal_id = NULL, task_body = COALESCE(note_body, task_body), note_body = NULL,"
+            " note_state = ? WHERE event_key = ? AND sink = ?", [State.NONE, key, sink])
+
+    def mark(self, part: Part | str, keys: Sequence[str], state: State | str, now: str, *, sink: str = DEFAULT_SINK,
+             object_ids: Mapping[str, str] | None = None, error: str | None = None, count_attempt: bool = False) -> None:
+        """Set the state of one part of rows; `sending` is written (and committed) before the request."""
+        column = Part(part).value
         for key in keys:
             self.db.execute(
                 f"UPDATE outbox SET {column}_state = ?, {column}_id = COALESCE(?, {column}_id),"
                 # done clears the error, unless the other half failed: its reason must stay visible
-                " last_error = CASE WHEN ? IS NULL AND ? = 'done' AND 'failed' NOT IN (task_state, note_state)"
+                " last_error = CASE WHEN ? IS NULL AND ? = ? AND ? NOT IN (task_state, note_state)"
                 " THEN NULL ELSE COALESCE(?, last_error) END,"
-                " attempts = attempts + ?, sending_since = CASE WHEN ? = 'sending' THEN ? ELSE sending_since END,"
-                " updated_at = ? WHERE event_key = ?",
-                [state, (object_ids or {}).get(key), error, state, error and redact(error), int(count_attempt), state, now,
-                 now, key])
+                " attempts = attempts + ?, sending_since = CASE WHEN ? = ? THEN ? ELSE sending_since END,"
+                " updated_at = ? WHERE event_key = ? AND sink = ?",
+                [state, (object_ids or {}).get(key), error, state, State.DONE, State.FAILED, error and redact(error),
+                 int(count_attempt), state, State.SENDING, now, now, key, sink])
 
     # --- history: what happened to a row beyond its states (operator retries, re-routes, giving up)
-    def note(self, key: str, action: str, detail: str | None, now: str) -> None:
-        self.db.execute("INSERT INTO outbox_history (event_key, at, action, detail) VALUES (?, ?, ?, ?)",
-                        [key, now, action, detail])
+    def note(self, key: str, action: str, detail: str | None, now: str, *, sink: str = DEFAULT_SINK) -> None:
+        self.db.execute("INSERT INTO outbox_history (event_key, sink, at, action, detail) VALUES (?, ?, ?, ?, ?)",
+                        [key, sink, now, action, detail])
 
     def history(self, keys: Sequence[str]) -> dict[str, list[dict[str, Any]]]:
         found: dict[str, list[dict[str, Any]]] = {}
-        for start in range(0, len(keys), 500):
-            chunk = list(keys[start:start + 500])
-            marks = ",".join("?" * len(chunk))
+        for chunk in chunks(keys):
             for row in self.db.query(f"SELECT event_key, at, action, detail FROM outbox_history "
-                                     f"WHERE event_key IN ({marks}) ORDER BY id", chunk):
+                                     f"WHERE event_key IN ({marks(chunk)}) ORDER BY id", chunk):
                 found.setdefault(row.pop("event_key"), []).append(row)
         return found
-
-    def failed(self, *, kinds: Sequence[str] = (), since: str | None = None) -> list[dict[str, Any]]:
-        """Rows with a failed half, of these kinds (all when empty), failed at or after `since` (as their history
-        says; a row failed before the history was kept: its last update)."""
-        where, params = [FAILED_ROW], []
-        if kinds:
-            where.append(f"kind IN ({','.join('?' * len(kinds))})")
-            params.extend(kinds)
-        if since is not None:
-            where.append("COALESCE((SELECT max(h.at) FROM outbox_history h WHERE h.event_key = outbox.event_key"
-                         " AND h.action = 'failed'), updated_at) >= ?")
-            params.append(since)
-        return self.rows(" AND ".join(where), params)
-
-    def retry_failed(self, keys: Sequence[str], now: str, by: str) -> int:
-        """Put the failed halves of these rows back to `pending` with a fresh attempt count; record it per row."""
-        rows = [row for start in range(0, len(keys), 500) for row in self.rows(
-            f"event_key IN ({','.join('?' * len(keys[start:start + 500]))}) AND {FAILED_ROW}", keys[start:start + 500])]
-        for row in rows:
-            halves = [part for part in ("task", "note") if row[f"{part}_state"] == FAILED]
-            self.db.execute(
-                "UPDATE outbox SET task_state = CASE WHEN task_state = ? THEN ? ELSE task_state END,"
-                " note_state = CASE WHEN note_state = ? THEN ? ELSE note_state END,"
-                " attempts = 0, updated_at = ? WHERE event_key = ?",
-                [FAILED, PENDING, FAILED, PENDING, now, row["event_key"]])
-            self.note(row["event_key"], "retried", f"{' and '.join(halves)} back to pending {by} "
-                                                   f"(after {row['attempts']} attempts: {row['last_error'] or '-'})",
-                      now)
-        return len(rows)
 
     def counts(self) -> dict[str, int]:
         return {row["status"]: row["n"] for row in

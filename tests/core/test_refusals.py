@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from poller.core.refusals import verdict_for
+from poller.hubspot.refusals import verdict_for
 
 
 @pytest.mark.parametrize(("category", "message", "context", "verdict"), [

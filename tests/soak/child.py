@@ -63,15 +63,15 @@ def plant(name: str | None) -> None:
         return
     if name != "resend_unknown":
         raise SystemExit(f"SOAK_PLANT: unknown defect {name!r}")
-    import poller.delivery as delivery
+    from poller.hubspot.sink import HubSpotSink
 
-    if not hasattr(delivery, "find_by_keys"):
-        raise SystemExit("SOAK_PLANT=resend_unknown: poller.delivery.find_by_keys is gone; update soak/child.py")
+    if not hasattr(HubSpotSink, "find_by_keys"):
+        raise SystemExit("SOAK_PLANT=resend_unknown: HubSpotSink.find_by_keys is gone; update soak/child.py")
 
-    def nothing_found(_portal: Any, _part: str, rows: list[dict[str, Any]], _modes: Any) -> tuple[dict, list]:
-        return {}, [row["event_key"] for row in rows]  # "looked up, absent": resend at once
+    def nothing_found(_sink: Any, _part: str, _rows: list[dict[str, Any]]) -> dict[str, str]:
+        return {}  # "looked up, absent": resend at once
 
-    delivery.find_by_keys = nothing_found
+    HubSpotSink.find_by_keys = nothing_found  # type: ignore[method-assign]
 
 
 def daemon(clock: SharedClock, frozen: Any) -> None:

@@ -1,11 +1,10 @@
-"""HubSpot adapter: the real hubspot-api-client, one retry layer, a persisted budget, SDK types turned into ours."""
+"""The HubSpot portal: the real hubspot-api-client behind one call path, with its budget, retries and error mapping."""
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import Any
 
 import urllib3
@@ -15,7 +14,6 @@ from urllib3.util.retry import Retry
 from poller.budget.pace import RateGate
 from poller.budget.requests import HubSpotBudget, wait_after_429
 from poller.config import Settings
-from poller.core.model import Deal
 from poller.errors import (
     BudgetExhausted,
     DailyLimitReached,
@@ -26,7 +24,6 @@ from poller.errors import (
     UnknownOutcome,
 )
 from poller.retry import RetrySettings, call_with_retry
-from poller.store import StateStore
 from poller.store.budget import Budgets
 
 log = logging.getLogger(__name__)
@@ -72,28 +69,15 @@ def _message(body: str | None) -> str:
 class HubSpotPortal:
     """Every HubSpot call goes through `call`: budget token, timeout, error mapping, retry of what is safe."""
 
-    def __init__(self, client: HubSpot, *, store: StateStore, budget: HubSpotBudget, retry: RetrySettings,
-                 timeout: float, fallback_owner_id: str | None, deal_id_property: str | None,
-                 conflict_mapping: tuple[tuple[str, str], ...] = (), deal_currency: str | None = None,
-                 settle_time: float = 90.0,
-                 clock: Callable[[], dt.datetime], count_call: Callable[[int], None], search_gate: RateGate | None = None):
-        self.store = store
-        self.settle_time = settle_time  # an uncertain send is looked up only this long after it left
+    def __init__(self, client: HubSpot, *, budget: HubSpotBudget, retry: RetrySettings, timeout: float,
+                 count_call: Callable[[int], None], search_gate: RateGate | None = None):
         self.budget = budget
         self.retry = retry
         self.timeout = timeout
-        self.fallback_owner_id = fallback_owner_id
-        self.deal_id_property = deal_id_property
-        self._deal_link_by_search: bool | None = None  # learnt on first use: is deal_id_property unique?
-        # snapshot field → deal property read for it (conflicts compare them); unmapped fields read nothing
-        self.deal_fields = {f: p for f, p in (conflict_mapping or Settings().conflict_mapping) if p}
-        self.deal_currency = deal_currency  # the portal's company currency: a deal without its own code uses it
-        self.clock = clock
         self.count_call = count_call
         # The run's end on the budget's clock: 429s are waited out until then. Without a run, PATIENCE per call.
         self.deadline: float | None = None
         self.unavailable: PollerError | None = None  # HubSpot is out for the rest of this run, and why
-        self.key_property_rechecked: set[str] = set()  # parts whose refused poller_event_key was looked at this run
         self.search_gate = search_gate or RateGate(None)
         # Built once: every attribute access on the SDK builds a new ApiClient and connection pool.
         self.tasks = client.crm.objects.tasks
@@ -107,25 +91,20 @@ class HubSpotPortal:
         self.deals_batch, self.deals_search = self.deals.batch_api, self.deals.search_api
 
     @classmethod
-    def from_settings(cls, settings: Settings, *, store: StateStore, retry: RetrySettings,
-                      clock: Callable[[], dt.datetime], count_call: Callable[..., None],
-                      search_gate: RateGate | None = None) -> HubSpotPortal:
+    def from_settings(cls, settings: Settings, *, budgets: Budgets, retry: RetrySettings,
+                      count_call: Callable[..., None], search_gate: RateGate | None = None) -> HubSpotPortal:
         # No hidden retries in urllib3: tenacity is the one retry layer, and it never resends a create blindly.
         no_retry = Retry(total=0, connect=0, read=0, redirect=0, status=0, raise_on_status=False)
         client = HubSpot(access_token=settings.hubspot_access_token, host=settings.hubspot_base_url.rstrip("/"),
                          retry=no_retry)
-        budget = HubSpotBudget(Budgets(store.db), settings.hubspot_requests_per_10s)
-        return cls(client, store=store, budget=budget, retry=retry, timeout=settings.http_timeout,
-                   fallback_owner_id=settings.fallback_owner_id, deal_id_property=settings.deal_id_property,
-                   conflict_mapping=settings.conflict_mapping, deal_currency=settings.deal_currency,
-                   settle_time=settings.settle_time,
-                   clock=clock, count_call=count_call, search_gate=search_gate)
+        budget = HubSpotBudget(budgets, settings.hubspot_requests_per_10s)
+        return cls(client, budget=budget, retry=retry, timeout=settings.http_timeout, count_call=count_call,
+                   search_gate=search_gate)
 
     def start_run(self, seconds: float) -> None:
         """A run begins with `seconds` of time budget: HubSpot is worth trying again, and 429s are waited out."""
         self.deadline = self.budget.clock() + seconds
         self.unavailable = None
-        self.key_property_rechecked.clear()
 
     def _out(self, exc: PollerError) -> PollerError:
         """HubSpot cannot be used for the rest of this run (daily limit, 429s past the budget, unreachable)."""
@@ -203,54 +182,6 @@ class HubSpotPortal:
                 raise
             except RetriableError as exc:
                 raise self._out(FatalError(f"{exc} (still failing after retries)")) from exc
-
-    # --- reads (poller.hubspot_deals)
-    def read_deals(self, deal_ids: Sequence[str]) -> dict[str, Deal]:
-        from poller.hubspot_deals import read_deals
-
-        return read_deals(self, deal_ids)
-
-    def deals_by_opportunity(self, opportunity_ids: Sequence[str]) -> dict[str, Deal]:
-        from poller.hubspot_deals import deals_by_opportunity
-
-        return deals_by_opportunity(self, opportunity_ids)
-
-    def active_owners(self) -> dict[str, dict[str, Any]]:
-        """Active (not archived, with a user) owners by id, from /crm/v3/owners; cached in SQLite for 10 minutes."""
-        now = self.clock()
-        fresh_after = (now - dt.timedelta(minutes=10)).isoformat()
-        cached = list(self.store.db.query("SELECT * FROM owners_cache WHERE fetched_at >= ?", [fresh_after]))
-        if cached:
-            return {r["owner_id"]: r for r in cached if r["active"]}
-        owners: dict[str, dict[str, Any]] = {}
-        after = None
-        while True:
-            data, _s, _h = self.call(self.owners.get_page_with_http_info, limit=500, archived=False,
-                                     **({"after": after} if after else {}))
-            for owner in data.results or []:
-                # A queue or a deactivated user (no userId) never sees the bell: tasks go to the fallback instead.
-                active = (not owner.archived and getattr(owner, "user_id", None) is not None
-                          and (getattr(owner, "type", None) or "PERSON").upper() == "PERSON")
-                owners[str(owner.id)] = {"owner_id": str(owner.id), "email": owner.email,
-                                         "first_name": owner.first_name, "last_name": owner.last_name,
-                                         "active": int(active), "fetched_at": now.isoformat()}
-            after = data.paging.next.after if data.paging and data.paging.next else None
-            if not after:
-                break
-        with self.store.atomic():
-            self.store.db.execute("DELETE FROM owners_cache")
-            self.store.db["owners_cache"].insert_all(owners.values())
-        return {k: v for k, v in owners.items() if v["active"]}
-
-    def forget_owners(self) -> None:
-        """Drop the cached owners: HubSpot refused one, so the next routing reads the list afresh."""
-        with self.store.atomic():
-            self.store.db.execute("DELETE FROM owners_cache")
-
-    def deliver_outbox(self) -> Any:
-        from poller.delivery import deliver
-
-        return deliver(self)
 
 
 def _refused(exc: Exception) -> bool:

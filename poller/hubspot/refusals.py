@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Literal
 
-Verdict = Literal["reroute", "failed", "retry"]
+from poller.delivery.sink import Verdict
 
 # Categories that describe the input itself: sending the same input again gets the same answer.
 _PERMANENT = frozenset({"VALIDATION_ERROR", "OBJECT_NOT_FOUND", "INVALID_PARAMS", "PROPERTY_DOESNT_EXIST",
@@ -22,7 +21,7 @@ def verdict_for(category: str | None, message: str | None, context: Mapping[str,
     text = " ".join([message or "", *(" ".join(v) for k, v in (context or {}).items() if k != "objectWriteTraceId"),
                      *(context or {}).keys()]).lower()
     if any(marker in text for marker in _OWNER_MARKERS):
-        return "reroute"
+        return Verdict.REROUTE
     if (category or "").upper() in _PERMANENT:
-        return "failed"
-    return "retry"
+        return Verdict.FAILED
+    return Verdict.RETRY
