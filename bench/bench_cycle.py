@@ -133,7 +133,7 @@ def build(db: str, url: str | None = None) -> Any:
 
 
 def cycle_worker(db: str, url: str, queue: Any) -> None:
-    from poller.cycle import run_cycle
+    from poller.run.cycle import run_cycle
 
     app = build(db, url)
     start_rss = rss_mb()
@@ -148,30 +148,29 @@ def cycle_worker(db: str, url: str, queue: Any) -> None:
 
 def commit_worker(db: str, count: int, queue: Any) -> None:
     from poller.core.normalize import snapshot_from
-    from poller.core.timefmt import iso
-    from poller.cycle import CURSOR
-    from poller.ingest import Fetched, RunTally, derive_and_commit
+    from poller.run.commit import Fetched, derive_and_commit
+    from poller.run.context import CURSOR, Run, open_run
 
     app = build(db)
     start_rss = rss_mb()
-    run_id = app.store.runs.start("bench", iso(app.clock()), None)
-    tally = RunTally()
+    run = open_run(app, "bench", when_held="the benchmark did not start")
+    assert isinstance(run, Run), run
     building = committing = 0.0
-    for start in range(0, count, PAGE):
-        t0 = time.perf_counter()
-        fetched = [Fetched(snapshot=snapshot_from(*record(n), catalog="AWS"), aws_read=True)
-                   for n in range(start, min(start + PAGE, count))]
-        high = max(f.snapshot.last_modified for f in fetched)
-        t1 = time.perf_counter()
-        derive_and_commit(app, fetched, run_id=run_id, baseline=True, source="cycle", tally=tally,
-                          cursor=(CURSOR, high))
-        t2 = time.perf_counter()
-        building += t1 - t0
-        committing += t2 - t1
-    app.store.runs.update(run_id, status="ok", finished_at=iso(app.clock()), cursor_after=app.store.cursor(CURSOR),
-                          opportunities_changed=count)
+    with run:
+        for start in range(0, count, PAGE):
+            t0 = time.perf_counter()
+            fetched = [Fetched(snapshot=snapshot_from(*record(n), catalog="AWS"), aws_read=True)
+                       for n in range(start, min(start + PAGE, count))]
+            high = max(f.snapshot.last_modified for f in fetched)
+            t1 = time.perf_counter()
+            derive_and_commit(run, fetched, baseline=True, source="cycle", cursor=(CURSOR, high))
+            t2 = time.perf_counter()
+            building += t1 - t0
+            committing += t2 - t1
+        run.tally.changed = count
+        run.close()
     queue.put({"wall": committing, "build": building, "peak": peak_mb(), "start_rss": start_rss,
-               "events": tally.events, "db_mb": sum(p.stat().st_size for p in Path(db).parent.glob(
+               "events": run.tally.events, "db_mb": sum(p.stat().st_size for p in Path(db).parent.glob(
                    Path(db).name + "*")) / 2**20})
 
 

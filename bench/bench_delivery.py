@@ -59,7 +59,7 @@ def changed_portfolio(count: int, limit: int, db: Path) -> Iterator[tuple[Any, A
     """Both simulators, `count` opportunities with a recorded baseline, all then changed: (app, pc, hub)."""
     from poller.app import build_app
     from poller.config import load_settings
-    from poller.cycle import run_cycle
+    from poller.run.cycle import run_cycle
     from poller.simulators.hubspot import HubSpotSimulator
     from poller.simulators.partner_central import PartnerCentralSimulator
     from poller.simulators.portfolio import opportunity_id, seed
@@ -79,7 +79,7 @@ def changed_portfolio(count: int, limit: int, db: Path) -> Iterator[tuple[Any, A
 
 def run_poller(count: int, limit: int, workdir: Path) -> tuple[Figures, list[dict[str, Any]], Counter[str], float]:
     """Seed `count` opportunities, record a baseline, change them all, and let one cycle deliver the notifications."""
-    from poller.cycle import run_cycle
+    from poller.run.cycle import run_cycle
 
     with changed_portfolio(count, limit, workdir / "poller.db") as (app, _pc, hub):
         hub.reset_calls()
@@ -105,7 +105,7 @@ def check_uncertain(count: int, limit: int, workdir: Path) -> Counter[str]:
 
     from poller.app import build_app
     from poller.clock import utc_now
-    from poller.cycle import run_cycle
+    from poller.run.cycle import run_cycle
 
     with changed_portfolio(count, limit, workdir / "uncertain.db") as (app, _pc, hub):
         hub.commit_then_drop("/crm/v3/objects/tasks/batch/create")

@@ -58,6 +58,12 @@ class App:
         for sink in self.sinks:
             sink.begin_run()
 
+    @property
+    def sink_names(self) -> tuple[str, ...]:
+        """The sinks each notification is queued for: the configured ones; without a HubSpot token still HubSpot's,
+        so that a later run with one delivers what was recorded (a dry run, `deliver = false`)."""
+        return tuple(sink.name for sink in self.sinks) or (HubSpotSink.name,)
+
     def deliver(self) -> DeliveryOutcome:
         """Deliver the outbox through every sink."""
         assert self.owners is not None and self.deals is not None  # sinks exist only beside them

@@ -23,10 +23,10 @@ from poller.clock import monotonic
 from poller.config import Settings
 from poller.core.model import KINDS
 from poller.core.timefmt import iso, parse_iso
-from poller.cycle import RunResult, run_cycle
 from poller.demo_day import Step, run_day
 from poller.demo_sims import ShiftedClock, Simulators, pointed_at, start_simulators
 from poller.errors import ConfigError
+from poller.run.cycle import RunResult, run_cycle
 from poller.simulators.portfolio import FALLBACK_OWNER, FORMER_OWNER, OWNERS, seed_invitations, seed_portfolio
 from poller.store import open_store
 

@@ -6,7 +6,7 @@ import datetime as dt
 import random
 
 from poller.core.timefmt import normalize_iso
-from poller.cycle import run_cycle
+from poller.run.cycle import run_cycle
 from poller.simulators.portfolio import (
     aws_summary_record,
     opportunity_record,

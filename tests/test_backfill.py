@@ -13,11 +13,13 @@ import sqlite3
 import pytest
 from click.testing import CliRunner
 
-from poller.backfill import Window, backfill, parse_moment
 from poller.cli import cli
 from poller.clock import utc_now
-from poller.core.timefmt import iso
-from poller.cycle import CURSOR, run_cycle
+from poller.core.timefmt import iso, parse_moment
+from poller.run.backfill import backfill
+from poller.run.context import CURSOR
+from poller.run.cycle import run_cycle
+from poller.run.window import Window
 from poller.simulators import portfolio
 from poller.simulators.portfolio import opportunity_id, seed
 from poller.store import open_store

@@ -8,7 +8,7 @@ import logging
 import pytest
 from cycle_helpers import count, cursor, cycle, events, put, tick, wire_modified
 
-from poller.cycle import run_cycle
+from poller.run.cycle import run_cycle
 from poller.simulators.portfolio import FALLBACK_OWNER, invitation_record, seed
 
 FALLBACK = FALLBACK_OWNER[0]

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from poller.cycle import run_cycle
+from poller.run.cycle import run_cycle
 from poller.simulators import portfolio
 from poller.simulators.portfolio import seed
 from poller.store import open_store

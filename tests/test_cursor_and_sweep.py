@@ -124,7 +124,7 @@ def test_run_sweep_reads_every_open_aws_summary_now(pc_sim, tmp_path, monkeypatc
 
 
 def test_run_sweep_stops_at_the_read_budget_and_the_next_cycle_goes_on(pc_sim, make_app, frozen):
-    from poller.cycle import run_cycle
+    from poller.run.cycle import run_cycle
 
     seed(pc_sim, None, 150)
     app = make_app()

@@ -25,11 +25,11 @@ from cycle_helpers import (
 )
 from tenacity import stop_after_attempt, wait_none
 
-import poller.ingest
+import poller.run.commit
 from poller.app import build_app
 from poller.config import load_settings
-from poller.cycle import run_cycle
 from poller.retry import RetrySettings
+from poller.run.cycle import run_cycle
 from poller.simulators.portfolio import (
     FALLBACK_OWNER,
     invitation_record,
@@ -58,7 +58,7 @@ def test_cursor_is_monotonic_and_a_crash_mid_listing_keeps_the_first_pages_commi
     first_page, second_page = ids[:100], ids[100:]
     history_before = count(app, "snapshot_history")
 
-    real_plan = poller.ingest.plan
+    real_plan = poller.run.commit.plan
     pages = []
 
     def crash_on_second_page(*args, **kwargs):
@@ -67,9 +67,9 @@ def test_cursor_is_monotonic_and_a_crash_mid_listing_keeps_the_first_pages_commi
             raise RuntimeError("injected crash while committing page 2")
         return real_plan(*args, **kwargs)
 
-    monkeypatch.setattr(poller.ingest, "plan", crash_on_second_page)
+    monkeypatch.setattr(poller.run.commit, "plan", crash_on_second_page)
     crashed = cycle(app)
-    monkeypatch.setattr(poller.ingest, "plan", real_plan)
+    monkeypatch.setattr(poller.run.commit, "plan", real_plan)
 
     assert (crashed.status, crashed.exit_code) == ("failed", 1)
     run = app.store.runs.get(crashed.run_id)

@@ -20,8 +20,8 @@ from click.testing import CliRunner
 from poller.cli import cli
 from poller.clock import utc_now
 from poller.core.timefmt import iso
-from poller.cycle import run_cycle
-from poller.schedule import build_scheduler, cycle_job
+from poller.run.cycle import run_cycle
+from poller.run.daemon import build_scheduler, cycle_job
 from poller.simulators.portfolio import opportunity_record, seed
 
 START = "2026-03-02T09:00:00+00:00"  # conftest.START, the frozen clock

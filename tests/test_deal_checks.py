@@ -12,8 +12,8 @@ from click.testing import CliRunner
 
 from poller.cli import cli
 from poller.config import load_settings
-from poller.cycle import run_cycle
 from poller.errors import ConfigError
+from poller.run.cycle import run_cycle
 from poller.simulators.portfolio import FALLBACK_OWNER, OWNERS, opportunity_id, seed
 
 DEAL_READ = "/crm/v3/objects/deals/batch/read"

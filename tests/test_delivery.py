@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from poller.cycle import run_cycle
+from poller.run.cycle import run_cycle
 from poller.simulators import portfolio
 from poller.simulators.portfolio import aws_summary_record, invitation_record, opportunity_record, seed
 

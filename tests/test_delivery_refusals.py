@@ -13,7 +13,7 @@ import pytest
 from test_delivery import FALLBACK, NOTE_CREATE, TASK_CREATE, baseline, event_key, outbox_statuses
 from test_delivery_uncertain import SETTLE, Later, on_clock
 
-from poller.cycle import run_cycle
+from poller.run.cycle import run_cycle
 from poller.simulators import portfolio
 
 PROPERTIES_TASKS = "/crm/v3/properties/tasks"

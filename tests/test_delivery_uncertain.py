@@ -20,7 +20,7 @@ from test_delivery import FALLBACK, NOTE_CREATE, TASK_CREATE, baseline, event_ke
 
 from poller.app import build_app
 from poller.clock import utc_now
-from poller.cycle import run_cycle
+from poller.run.cycle import run_cycle
 from poller.simulators import portfolio
 from poller.simulators.hubspot import HubSpotSimulator
 from poller.simulators.portfolio import invitation_record

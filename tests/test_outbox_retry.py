@@ -10,7 +10,7 @@ from click.testing import CliRunner
 from test_delivery import TASK_CREATE, baseline, event_key, outbox_statuses
 
 from poller.cli import cli
-from poller.cycle import run_cycle
+from poller.run.cycle import run_cycle
 from poller.simulators import portfolio
 
 

@@ -14,10 +14,11 @@ from click.testing import CliRunner
 from freezegun import freeze_time
 
 from poller import logs
-from poller.backfill import Window, backfill
 from poller.cli import cli
-from poller.cycle import run_cycle
-from poller.schedule import PRUNE_JOB_ID, Daemon, prune_job
+from poller.run.backfill import backfill
+from poller.run.cycle import run_cycle
+from poller.run.daemon import PRUNE_JOB_ID, Daemon, prune_job
+from poller.run.window import Window
 from poller.simulators import portfolio
 from poller.simulators.portfolio import invitation_record, opportunity_id, seed
 from poller.store import open_store

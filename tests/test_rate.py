@@ -10,7 +10,7 @@ from collections import Counter
 import pytest
 
 from poller.budget.requests import HubSpotBudget
-from poller.cycle import run_cycle
+from poller.run.cycle import run_cycle
 from poller.simulators import portfolio
 from poller.simulators.hubspot import HubSpotSimulator
 from poller.simulators.portfolio import seed

@@ -20,7 +20,7 @@ from test_rate import SharedClock, keys
 
 from poller.budget.requests import HubSpotBudget, wait_after_429
 from poller.cli import cli
-from poller.cycle import run_cycle
+from poller.run.cycle import run_cycle
 from poller.simulators import portfolio
 from poller.simulators.hubspot import HubSpotSimulator
 from poller.simulators.portfolio import aws_summary_record, opportunity_record, seed

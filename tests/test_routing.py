@@ -8,7 +8,7 @@ import json
 from click.testing import CliRunner
 
 from poller.cli import cli
-from poller.cycle import run_cycle
+from poller.run.cycle import run_cycle
 from poller.simulators import portfolio
 from poller.simulators.portfolio import seed
 

@@ -20,7 +20,7 @@ from freezegun import freeze_time
 from poller.app import build_app
 from poller.config import load_settings
 from poller.core.timefmt import iso, parse_iso
-from poller.cycle import run_cycle
+from poller.run.cycle import run_cycle
 from poller.simulators import portfolio
 from poller.simulators.portfolio import opportunity_id, seed
 from poller.store import open_store

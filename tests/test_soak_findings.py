@@ -7,7 +7,7 @@ import time
 
 from conftest import tick
 
-from poller.cycle import run_cycle
+from poller.run.cycle import run_cycle
 from poller.simulators.call_log import log_call_times
 from poller.simulators.portfolio import seed
 from poller.store.budget import Budgets

@@ -13,7 +13,7 @@ import pytest
 from click.testing import CliRunner
 
 from poller.cli import cli
-from poller.cycle import run_cycle
+from poller.run.cycle import run_cycle
 from poller.simulators.portfolio import opportunity_id, seed
 from poller.store import open_store
 

@@ -11,7 +11,7 @@ from hubspot import HubSpot
 from hubspot.crm.properties import PropertyCreate
 
 from poller.core.model import Notification
-from poller.cycle import run_cycle
+from poller.run.cycle import run_cycle
 from poller.simulators.portfolio import seed
 from poller.store import open_store
 

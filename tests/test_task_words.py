@@ -7,7 +7,7 @@ import datetime as dt
 import html
 import re
 
-from poller.cycle import run_cycle
+from poller.run.cycle import run_cycle
 from poller.simulators.portfolio import FALLBACK_OWNER, invitation_record, opportunity_id, seed
 
 CUSTOMER = "O'Neil & Sons (AT&T)"

@@ -11,7 +11,6 @@ from dataclasses import asdict
 import click
 
 from poller.app import build_app
-from poller.backfill import Progress, Window, backfill
 from poller.commands.common import (
     emit_json,
     handle_errors,
@@ -21,6 +20,8 @@ from poller.commands.common import (
     settings_from,
     shown,
 )
+from poller.run.backfill import backfill
+from poller.run.window import Progress, Window
 from poller.stopping import stop_on_signals
 
 

@@ -40,6 +40,6 @@ def daemon_command(ctx: click.Context, every: str) -> None:
     require_delivery(settings, dry_run=False)
     if not ctx.find_root().params.get("verbose"):  # our own lines say when it starts and stops; keep its warnings
         logging.getLogger("apscheduler.scheduler").setLevel(logging.WARNING)
-    from poller.schedule import Daemon
+    from poller.run.daemon import Daemon
 
     sys.exit(Daemon(build_app(settings), interval).run())

@@ -6,11 +6,10 @@ from typing import Any
 
 import click
 
-from poller.backfill import parse_moment
 from poller.clock import utc_now
 from poller.commands.common import handle_errors, settings_from, table
 from poller.core.model import KINDS
-from poller.core.timefmt import iso
+from poller.core.timefmt import iso, parse_moment
 from poller.store import open_store
 
 

@@ -9,7 +9,7 @@ import click
 
 from poller.app import build_app
 from poller.commands.common import emit_json, handle_errors, print_outcome, require_delivery, say, settings_from
-from poller.cycle import run_cycle
+from poller.run.cycle import run_cycle
 from poller.stopping import stop_on_signals
 
 

@@ -47,3 +47,19 @@ def normalize_iso(value: object) -> str:
     if isinstance(value, str) and value:
         return iso(parse_iso(value))
     raise ValueError(f"not a timestamp: {value!r}")
+
+
+_DATE_ONLY = re.compile(r"^\s*\d{4}-\d{2}-\d{2}\s*$")
+
+
+def parse_moment(text: str, *, end_of_day: bool = False) -> dt.datetime:
+    """`YYYY-MM-DD` (a UTC day: its start, or with end_of_day its last microsecond) or full ISO 8601."""
+    if _DATE_ONLY.match(text):
+        day = dt.datetime.strptime(text.strip(), "%Y-%m-%d").replace(tzinfo=dt.UTC)
+        return day + dt.timedelta(days=1, microseconds=-1) if end_of_day else day
+    if "T" not in text.upper() and " " not in text.strip():
+        raise ValueError(f"{text!r} is neither YYYY-MM-DD nor ISO 8601 (2026-03-01T09:30:00Z)")
+    try:
+        return parse_iso(text)
+    except ValueError:
+        raise ValueError(f"{text!r} is neither YYYY-MM-DD nor ISO 8601 (2026-03-01T09:30:00Z)") from None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import json
 import os
 import sqlite3
@@ -15,6 +16,7 @@ from sqlite_utils import Database
 from poller.errors import StoreUnusable
 from poller.store.budget import Budgets
 from poller.store.failures import Failures
+from poller.store.lease import DEFAULT_TTL, Lease
 from poller.store.migrations import migrations
 from poller.store.outbox import Outbox
 from poller.store.owners import Owners
@@ -63,6 +65,10 @@ class StateStore:
             self.db.execute("DELETE FROM cursors WHERE name = ?", [name])
             return
         self.db.execute("UPDATE cursors SET value = ?, updated_at = ? WHERE name = ?", [value, now, name])
+
+    def lease(self, *, name: str = "cycle", ttl: dt.timedelta = DEFAULT_TTL) -> Lease:
+        """The run lease of this database (not taken yet)."""
+        return Lease(self.db, name=name, ttl=ttl)
 
     def forget_cursor(self, name: str) -> None:
         self.db.execute("DELETE FROM cursors WHERE name = ?", [name])

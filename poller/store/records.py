@@ -137,6 +137,12 @@ class Records:
                WHERE due <= julianday(?) ORDER BY due LIMIT ?""", [period, earliest, iso(now), limit])
         return [r[0] for r in rows]
 
+    def history_count(self, since: str, until: str) -> int:
+        """Snapshots observed inside [since, until] that announced something (baseline ones did not)."""
+        return int(self.db.execute(
+            "SELECT count(*) FROM snapshot_history WHERE observed_at BETWEEN ? AND ? AND baseline = 0",
+            [since, until]).fetchone()[0])
+
     def history(self, since: str, until: str) -> Iterable[dict[str, Any]]:
         """History rows of every opportunity that changed inside [since, until], each with its predecessor first."""
         yield from self.db.query(

@@ -79,7 +79,7 @@ def daemon(clock: SharedClock, frozen: Any) -> None:
     from poller import logs
     from poller.app import build_app
     from poller.config import load_settings
-    from poller.cycle import run_cycle
+    from poller.run.cycle import run_cycle
 
     settings = load_settings()
     plant(os.environ.get("SOAK_PLANT"))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from poller.app import App
 from poller.core.errors import MalformedRecord
@@ -13,24 +13,21 @@ from poller.core.normalize import invitation_from
 from poller.core.plan import plan
 from poller.core.timefmt import iso
 from poller.core.wire import text, unreadable
-from poller.ingest import RunTally, normalized
-from poller.store.lease import Lease
-
-if TYPE_CHECKING:
-    from poller.budget.limits import Limits
+from poller.run.context import Run, RunTally
+from poller.run.pages import normalized
 
 log = logging.getLogger(__name__)
 UNFINISHED = "invitations_unfinished"  # meta key: a listing stopped before its end; walk every page next time
 
 
-def poll_invitations(app: App, *, run_id: int, baseline: bool, tally: RunTally, limits: Limits,
-                     lease: Lease | None) -> None:
+def poll_invitations(run: Run) -> None:
     """Read pages until one holds nothing new; each page commits on its own. 1 call when nothing changed.
 
     Only a new PENDING invitation costs a GetEngagementInvitation read (it is the only kind that notifies); the
     others are recorded from the list summary. Like the other reading phases it stops at a page boundary once
     the run's budget is spent, and the next cycle walks on past the pages it already knows.
     """
+    app, tally = run.app, run.tally
     walk_all = bool(app.store.meta(UNFINISHED))
     skipped = False  # a skipped invitation is read again by walking every page next cycle (it has no refetch)
     for page in app.pc.list_invitations():
@@ -54,7 +51,7 @@ def poll_invitations(app: App, *, run_id: int, baseline: bool, tally: RunTally, 
             if new is not None:
                 fresh.append(new)
         if fresh:
-            _commit(app, fresh, run_id=run_id, baseline=baseline, tally=tally)
+            _commit(app, fresh, run_id=run.id, baseline=run.baseline, tally=tally)
         elif not walk_all and not skipped:
             break  # the list is newest first: a page with nothing new means the rest is known too
         if unaffordable:  # the budget left some unread: walk every page until they are read
@@ -63,7 +60,7 @@ def poll_invitations(app: App, *, run_id: int, baseline: bool, tally: RunTally, 
         if not walk_all:  # until the listing ends, so a stop here can't hide older pages
             app.store.set_meta(UNFINISHED, True)
             walk_all = True
-        limits.check(lease)
+        run.check()
     if walk_all:  # an idle cycle (one page, nothing new) writes nothing
         app.store.set_meta(UNFINISHED, skipped)
 
@@ -108,6 +105,6 @@ def _commit(app: App, fresh: list[tuple[Invitation | None, Invitation]], *, run_
             app.store.records.save_invitation(new, now_iso, notified_event_key=notified)
         notifications = plan([e for e in all_events if e.key in new_keys],
                              {new.invitation_id: new for _old, new in fresh}, now, rules=app.rules)
-        app.store.outbox.enqueue(notifications, now_iso)
+        app.store.outbox.enqueue(notifications, now_iso, sinks=app.sink_names)
     tally.events += len(new_keys)
     tally.notifications.extend(notifications)

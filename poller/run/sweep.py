@@ -3,29 +3,25 @@
 from __future__ import annotations
 
 import dataclasses
-from typing import TYPE_CHECKING
 
-from poller.app import App
 from poller.core.errors import MalformedRecord
 from poller.core.normalize import aws_view_from
 from poller.core.timefmt import iso
-from poller.ingest import Fetched, RunTally, commit_page, kept_aws_view, normalized
-from poller.store.lease import Lease
-
-if TYPE_CHECKING:
-    from poller.budget.limits import Limits
+from poller.run.commit import Fetched, commit_page
+from poller.run.context import Run
+from poller.run.pages import kept_aws_view, normalized
 
 PAGE = 100
 MAX_PER_CYCLE = 100_000
 
 
-def sweep(app: App, *, run_id: int, tally: RunTally, limits: Limits, lease: Lease | None,
-          every: bool = False) -> None:
+def sweep(run: Run, *, every: bool = False) -> None:
     """AWS-side changes (score, team, insights) need not move LastModifiedDate, so they are caught here.
 
     What is due follows from each last AWS read and the sweep period in force now; `every` reads every open
     opportunity's AWS summary (`poller run --sweep`). Either way, within the run's budgets, page by page.
     """
+    app, tally = run.app, run.tally
     # Fixed at the start, so each id is read once; what this run has just read is not read again.
     due = [oid for oid in app.store.records.due_for_sweep(app.clock(), app.settings.sweep_period, MAX_PER_CYCLE,
                                                           every=every) if oid not in tally.read]
@@ -48,7 +44,7 @@ def sweep(app: App, *, run_id: int, tally: RunTally, limits: Limits, lease: Leas
             view = kept_aws_view(old, view, opportunity_id)
             fetched.append(Fetched(snapshot=dataclasses.replace(old.snapshot, aws=view), aws_read=True))
         tally.swept += len(fetched)
-        commit_page(app, fetched, run_id=run_id, baseline=False, source="sweep", tally=tally, stored=stored)
+        commit_page(run, fetched, baseline=False, source="sweep", stored=stored)
         if unaffordable:
             raise app.reads.spent()
-        limits.check(lease)
+        run.check()
