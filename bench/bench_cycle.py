@@ -50,7 +50,7 @@ def changed_ids(total: int, changes: int) -> list[int]:
 # --- the simulator process -----------------------------------------------------------------------------------------
 
 def simulator_process(conn: Any) -> None:
-    from poller.simulators.partner_central import PartnerCentralSimulator
+    from poller.simulators.partner_central.simulator import PartnerCentralSimulator
     from poller.simulators.portfolio import person
 
     sim = PartnerCentralSimulator().start()

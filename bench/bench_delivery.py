@@ -60,8 +60,8 @@ def changed_portfolio(count: int, limit: int, db: Path) -> Iterator[tuple[Any, A
     from poller.app import build_app
     from poller.config import load_settings
     from poller.run.cycle import run_cycle
-    from poller.simulators.hubspot import HubSpotSimulator
-    from poller.simulators.partner_central import PartnerCentralSimulator
+    from poller.simulators.hubspot.simulator import HubSpotSimulator
+    from poller.simulators.partner_central.simulator import PartnerCentralSimulator
     from poller.simulators.portfolio import opportunity_id, seed
 
     with PartnerCentralSimulator() as pc, HubSpotSimulator(rate_limit=limit) as hub:
@@ -125,7 +125,7 @@ def naive_send(rows: list[dict[str, Any]], limit: int) -> Figures:
     from hubspot import HubSpot
     from hubspot.crm.objects.tasks import SimplePublicObjectInputForCreate
 
-    from poller.simulators.hubspot import HubSpotSimulator
+    from poller.simulators.hubspot.simulator import HubSpotSimulator
     from poller.simulators.portfolio import FALLBACK_OWNER, OWNERS
 
     with HubSpotSimulator(rate_limit=limit) as hub:

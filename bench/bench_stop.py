@@ -22,8 +22,8 @@ from pathlib import Path
 from poller.app import build_app
 from poller.config import load_settings
 from poller.run.cycle import run_cycle
-from poller.simulators.hubspot import HubSpotSimulator
-from poller.simulators.partner_central import PartnerCentralSimulator
+from poller.simulators.hubspot.simulator import HubSpotSimulator
+from poller.simulators.partner_central.simulator import PartnerCentralSimulator
 from poller.simulators.portfolio import FALLBACK_OWNER, opportunity_id, seed
 
 PAGE = 100

@@ -13,7 +13,7 @@ from tenacity import stop_after_attempt, wait_none
 from poller.app import App, build_app
 from poller.config import load_settings
 from poller.retry import RetrySettings
-from poller.simulators.partner_central import PartnerCentralSimulator
+from poller.simulators.partner_central.simulator import PartnerCentralSimulator
 
 START = "2026-03-02T09:00:00Z"
 
@@ -54,7 +54,7 @@ def pc_sim(aws_env, monkeypatch):
 
 @pytest.fixture
 def hub_sim():
-    from poller.simulators.hubspot import HubSpotSimulator
+    from poller.simulators.hubspot.simulator import HubSpotSimulator
 
     with HubSpotSimulator(token="sim-token") as sim:
         yield sim

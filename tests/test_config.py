@@ -16,7 +16,7 @@ from poller.config import ENV, Settings, load_settings
 from poller.config_check import HUBSPOT_SCOPES, IAM_ACTIONS
 from poller.core.model import KINDS
 from poller.simulators import portfolio
-from poller.simulators.hubspot import HubSpotSimulator
+from poller.simulators.hubspot.simulator import HubSpotSimulator
 from poller.simulators.portfolio import invitation_record, seed
 
 REPO = Path(__file__).resolve().parents[1]

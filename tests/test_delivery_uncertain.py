@@ -22,7 +22,7 @@ from poller.app import build_app
 from poller.clock import utc_now
 from poller.run.cycle import run_cycle
 from poller.simulators import portfolio
-from poller.simulators.hubspot import HubSpotSimulator
+from poller.simulators.hubspot.simulator import HubSpotSimulator
 from poller.simulators.portfolio import invitation_record
 
 SETTLE = 90.0  # the default: the 30 s request timeout + 60 s
@@ -167,7 +167,7 @@ def test_checking_an_uncertain_batch_of_100_costs_a_few_calls_then_sends_only_wh
 
 
 def test_without_the_custom_property_the_ref_token_identifies_an_uncertain_create(pc_sim, make_app):
-    from poller.simulators.hubspot import HubSpotSimulator
+    from poller.simulators.hubspot.simulator import HubSpotSimulator
 
     later = Later()
     with HubSpotSimulator(allow_custom_properties=False) as hub:  # a portal that will not take poller_event_key

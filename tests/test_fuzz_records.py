@@ -18,7 +18,7 @@ from fuzz_records import Breakage, Fuzzer
 
 from poller.core.review import REVIEW_KINDS, canonical_review_status
 from poller.run.cycle import run_cycle
-from poller.simulators.partner_central_wire import project, shape
+from poller.simulators.partner_central.wire import project, shape
 from poller.simulators.portfolio import FALLBACK_OWNER, invitation_record, seed
 
 OPPORTUNITIES = 500  # × 3 answers (listing item, GetOpportunity, GetAwsOpportunitySummary)

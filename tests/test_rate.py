@@ -12,7 +12,7 @@ import pytest
 from poller.budget.requests import HubSpotBudget
 from poller.run.cycle import run_cycle
 from poller.simulators import portfolio
-from poller.simulators.hubspot import HubSpotSimulator
+from poller.simulators.hubspot.simulator import HubSpotSimulator
 from poller.simulators.portfolio import seed
 from poller.store.budget import Budgets
 

@@ -22,7 +22,7 @@ from poller.budget.requests import HubSpotBudget, wait_after_429
 from poller.cli import cli
 from poller.run.cycle import run_cycle
 from poller.simulators import portfolio
-from poller.simulators.hubspot import HubSpotSimulator
+from poller.simulators.hubspot.simulator import HubSpotSimulator
 from poller.simulators.portfolio import aws_summary_record, opportunity_record, seed
 from poller.store.budget import Budgets
 

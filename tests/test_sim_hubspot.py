@@ -29,7 +29,7 @@ from hubspot.crm.objects.tasks import exceptions as hs_tasks
 from hubspot.crm.owners import exceptions as hs_owners
 from hubspot.crm.properties import exceptions as hs_properties
 
-from poller.simulators.hubspot import HubSpotSimulator
+from poller.simulators.hubspot.simulator import HubSpotSimulator
 
 TOKEN = "sim-token"
 DUE = "1767225600000"  # 2026-01-01T00:00:00Z in epoch ms

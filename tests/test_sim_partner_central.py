@@ -14,7 +14,7 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 from freezegun import freeze_time
 
-from poller.simulators.partner_central import PartnerCentralSimulator
+from poller.simulators.partner_central.simulator import PartnerCentralSimulator
 
 UTC = dt.UTC
 WIRE_TIME = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z")

@@ -13,8 +13,8 @@ import click
 from poller import logs
 from poller.commands.common import emit_json, handle_errors, say, shown, table
 from poller.core.model import KINDS
-from poller.demo import DemoReport, run_demo
-from poller.demo_sims import Simulators, start_seeded
+from poller.demo.run import DemoReport, run_demo
+from poller.demo.sims import Simulators, start_seeded
 from poller.errors import ConfigError
 
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from poller.core.describe import describe_people, describe_person, describe_spends
 from poller.core.events import make_event
 from poller.core.model import AwsView, Change, Event
+from poller.core.notes.describe import describe_people, describe_person, describe_spends
 from poller.core.rules import RuleConfig
 from poller.core.score import score_change
 

@@ -6,7 +6,7 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime
 
 from poller.core.model import Event, Invitation, Notification, Snapshot
-from poller.core.render import render
+from poller.core.notes.render import render
 from poller.core.rules import RuleConfig
 
 

@@ -13,9 +13,9 @@ from poller.app import App
 from poller.budget.limits import Limits
 from poller.clock import monotonic
 from poller.core.model import Notification
+from poller.core.notes.wording import clip
 from poller.core.timefmt import iso
 from poller.core.wire import storable
-from poller.core.wording import clip
 from poller.errors import MalformedRecord
 from poller.store.lease import Lease, takeover_grace
 

@@ -158,6 +158,17 @@ def _refuse_newer(db: Database, path: str | Path) -> None:
         raise StoreUnusable(path, "is a SQLite database but not poller's (it has tables and no migration history)")
 
 
+def peek_meta(path: Path, key: str) -> Any:
+    """One `meta` fact of a database file, read without opening it as a store (nothing created, migrated or
+    written); None when the file is not SQLite, has no such fact, or is not poller's."""
+    try:
+        with contextlib.closing(sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)) as conn:
+            row = conn.execute("SELECT value FROM meta WHERE key = ?", [key]).fetchone()
+        return json.loads(row[0]) if row and row[0] is not None else None
+    except (sqlite3.Error, ValueError):  # not SQLite, or not ours
+        return None
+
+
 def pending_migrations(db: Database) -> list[str]:
     return [m.name for m in migrations.pending(db)]
 

@@ -115,6 +115,11 @@ class Outbox:
                 count += cursor.rowcount
         return count
 
+    def sent_tasks(self) -> list[dict[str, Any]]:
+        """Rows whose task was created, each with the run that found its event (`run_id`)."""
+        return list(self.db.query("SELECT o.*, e.run_id FROM outbox o JOIN events e ON e.key = o.event_key"
+                                  " WHERE o.task_id IS NOT NULL"))
+
     def in_send_order(self) -> list[OutboxRow]:
         """Every row, in the order the outbox sends them: oldest first."""
         return select_rows(self.db, "1 = 1")

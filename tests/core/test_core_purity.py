@@ -11,7 +11,7 @@ import pytest
 import poller.core
 
 CORE = Path(poller.core.__file__).parent
-FILES = sorted(CORE.glob("*.py"))
+FILES = sorted(CORE.rglob("*.py"))
 FORBIDDEN_CALLS = {("datetime", "now"), ("datetime", "utcnow"), ("datetime", "today"), ("date", "today"),
                    ("time", "time"), ("time", "monotonic"), ("time", "time_ns"), ("time", "sleep")}
 FORBIDDEN_NAMES = {"open", "input", "print", "exec", "eval", "__import__"}

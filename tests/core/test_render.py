@@ -12,8 +12,8 @@ from poller.core.conflicts import ReconciledField, detect_conflicts
 from poller.core.diff import diff
 from poller.core.invitations import invitation_events
 from poller.core.model import Deal, Event, Invitation, Snapshot
+from poller.core.notes.render import BODY_LIMIT, render
 from poller.core.plan import plan
-from poller.core.render import BODY_LIMIT, render
 from poller.core.timefmt import iso
 
 

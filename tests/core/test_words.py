@@ -9,7 +9,7 @@ from core_builders import NOW, RULES, invitation, snap, view
 
 from poller.core.diff import diff
 from poller.core.invitations import invitation_events
-from poller.core.render import SUBJECT_CAP, plain_subject, render
+from poller.core.notes.render import SUBJECT_CAP, plain_subject, render
 from poller.core.timefmt import iso
 
 

@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from poller.simulators.call_log import log_call_times
-from poller.simulators.hubspot import HubSpotSimulator
-from poller.simulators.partner_central import PartnerCentralSimulator
+from poller.simulators.hubspot.simulator import HubSpotSimulator
+from poller.simulators.partner_central.simulator import PartnerCentralSimulator
 from soak import scripts, scripts_aws
 from soak.budgets import budget_windows
 from soak.clock import SharedClock

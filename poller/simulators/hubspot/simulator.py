@@ -7,13 +7,13 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from poller.simulators.hubspot_faults import AfterCommit, BeforeCommit, Faults
-from poller.simulators.hubspot_late import LateCommits, object_ids
-from poller.simulators.hubspot_meta import delete_property
-from poller.simulators.hubspot_ratelimit import RateLimiter
-from poller.simulators.hubspot_routes import match
-from poller.simulators.hubspot_store import CrmStore, Ctx, Owner
-from poller.simulators.hubspot_wire import ApiError, error_body, json_response, rate_limit_body
+from poller.simulators.hubspot.faults import AfterCommit, BeforeCommit, Faults
+from poller.simulators.hubspot.late import LateCommits, object_ids
+from poller.simulators.hubspot.meta import delete_property
+from poller.simulators.hubspot.ratelimit import RateLimiter
+from poller.simulators.hubspot.routes import match
+from poller.simulators.hubspot.store import CrmStore, Ctx, Owner
+from poller.simulators.hubspot.wire import ApiError, error_body, json_response, rate_limit_body
 from poller.simulators.server import LoopbackServer, Request, Response, Simulator
 
 __all__ = ["HubSpotSimulator"]

@@ -9,7 +9,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from poller.simulators.partner_central_wire import ServiceError, parse_request_time, to_datetime
+from poller.simulators.partner_central.wire import ServiceError, parse_request_time, to_datetime
 
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 

@@ -6,9 +6,9 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from poller.simulators.hubspot_schema import ASSOCIATION_TYPES, MAX_STRING, SINGULAR, SYSTEM_PROPERTIES
-from poller.simulators.hubspot_store import CrmStore, Edge
-from poller.simulators.hubspot_wire import iso_ms, to_epoch_ms
+from poller.simulators.hubspot.schema import ASSOCIATION_TYPES, MAX_STRING, SINGULAR, SYSTEM_PROPERTIES
+from poller.simulators.hubspot.store import CrmStore, Edge
+from poller.simulators.hubspot.wire import iso_ms, to_epoch_ms
 
 REQUIRED_ON_CREATE = {"tasks": ("hs_timestamp",), "notes": ("hs_timestamp",), "deals": ()}
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from poller.simulators.hubspot_schema import SINGULAR, TYPE_IDS, association_type, object_type
-from poller.simulators.hubspot_store import Ctx
-from poller.simulators.hubspot_wire import (
+from poller.simulators.hubspot.schema import SINGULAR, TYPE_IDS, association_type, object_type
+from poller.simulators.hubspot.store import Ctx
+from poller.simulators.hubspot.wire import (
     ApiError,
     batch_envelope,
     body_json,

@@ -9,8 +9,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from poller.clock import utc_now
-from poller.simulators.hubspot import HubSpotSimulator
-from poller.simulators.partner_central import PartnerCentralSimulator
+from poller.simulators.hubspot.simulator import HubSpotSimulator
+from poller.simulators.partner_central.simulator import PartnerCentralSimulator
 from poller.simulators.portfolio import FALLBACK_OWNER, seed_invitations, seed_portfolio
 
 HOST = "127.0.0.1"

@@ -8,11 +8,8 @@ what a day of AWS-side changes left behind, as it would in production.
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
-import json
 import re
-import sqlite3
 from collections import Counter
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -23,12 +20,13 @@ from poller.clock import monotonic
 from poller.config import Settings
 from poller.core.model import KINDS
 from poller.core.timefmt import iso, parse_iso
-from poller.demo_day import Step, run_day
-from poller.demo_sims import ShiftedClock, Simulators, pointed_at, start_simulators
+from poller.demo.day import Step, run_day
+from poller.demo.sims import ShiftedClock, Simulators, pointed_at, start_simulators
 from poller.errors import ConfigError
 from poller.run.cycle import RunResult, run_cycle
 from poller.simulators.portfolio import FALLBACK_OWNER, FORMER_OWNER, OWNERS, seed_invitations, seed_portfolio
 from poller.store import open_store
+from poller.store.database import peek_meta
 
 DAY = dt.timedelta(hours=24)
 MARKER = "demo_database"  # meta key: only a database the demo made is ever deleted by the demo
@@ -109,14 +107,8 @@ class DemoReport:
 def fresh_database(path: Path) -> None:
     """Delete a database an earlier demo made; refuse to delete anything else."""
     if path.exists():
-        made_by_demo = False
-        try:  # plain sqlite3, read only: open_store() would migrate (write to) someone else's database
-            with contextlib.closing(sqlite3.connect(path)) as conn:
-                row = conn.execute("SELECT value FROM meta WHERE key = ?", [MARKER]).fetchone()
-            made_by_demo = bool(row and json.loads(row[0]))
-        except (sqlite3.Error, ValueError):  # not SQLite, or not ours
-            pass
-        if not made_by_demo:
+        # Read only: open_store() would migrate (write to) someone else's database.
+        if not peek_meta(path, MARKER):
             raise ConfigError(f"db: {path} exists and was not made by `poller demo`; choose another --db")
     for suffix in ("", "-wal", "-shm"):
         Path(f"{path}{suffix}").unlink(missing_ok=True)
@@ -145,7 +137,7 @@ def run_demo(*, opportunities: int = 200, db: str | Path = "state/demo.db") -> D
                 cycles.append(_cycle(app, sims, "next cycle (today)"))
                 received = _received(app.store, sims)
             finally:
-                store.db.conn.close()
+                store.close()
     finally:
         sims.stop()
     day = [r for r in received if r.cycle == len(cycles)]
@@ -170,8 +162,7 @@ def _cycle(app: Any, sims: Simulators, label: str) -> CycleReport:
 
 def _received(store: Any, sims: Simulators) -> list[Received]:
     """Every task HubSpot holds, joined to the outbox row that made it (run, kind, route)."""
-    rows = {r["task_id"]: r for r in store.db.query(
-        "SELECT o.*, e.run_id FROM outbox o JOIN events e ON e.key = o.event_key WHERE o.task_id IS NOT NULL")}
+    rows = {r["task_id"]: r for r in store.outbox.sent_tasks()}
     runs = sorted({r["run_id"] for r in rows.values()})
     found = []
     for task in sims.hubspot.tasks():

@@ -5,9 +5,9 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from poller.simulators.hubspot_schema import definition, object_type
-from poller.simulators.hubspot_store import CrmStore, Ctx
-from poller.simulators.hubspot_wire import (
+from poller.simulators.hubspot.schema import definition, object_type
+from poller.simulators.hubspot.store import CrmStore, Ctx
+from poller.simulators.hubspot.wire import (
     ApiError,
     body_json,
     iso_ms,

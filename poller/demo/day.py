@@ -12,7 +12,7 @@ import random
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from poller.demo_sims import ShiftedClock, Simulators
+from poller.demo.sims import ShiftedClock, Simulators
 from poller.simulators.portfolio import (
     FORMER_OWNER,
     OWNERS,

@@ -8,7 +8,7 @@ from typing import Any
 
 from botocore.model import Shape
 
-from poller.simulators.partner_central_wire import parse_request_time
+from poller.simulators.partner_central.wire import parse_request_time
 
 # botocore checks required members, types and `min` on the client; it lets `max`, `pattern` and enums through
 # (reference §9), so those are what a wrong caller actually sends and what the server must answer.

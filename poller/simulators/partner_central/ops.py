@@ -7,14 +7,14 @@ from typing import Any
 
 from botocore.model import Shape
 
-from poller.simulators.partner_central_store import (
+from poller.simulators.partner_central.store import (
     Pager,
     StoredInvitation,
     StoredOpportunity,
     select_invitations,
     select_opportunities,
 )
-from poller.simulators.partner_central_wire import not_found, project, shape
+from poller.simulators.partner_central.wire import not_found, project, shape
 
 _OPPORTUNITY = shape("GetOpportunityResponse")
 _OPPORTUNITY_SUMMARY = shape("OpportunitySummary")

@@ -6,12 +6,12 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from poller.simulators import hubspot_associations as assoc
-from poller.simulators import hubspot_meta as meta
-from poller.simulators import hubspot_objects as objects
-from poller.simulators.hubspot_schema import object_type
-from poller.simulators.hubspot_search import search
-from poller.simulators.hubspot_store import Ctx
+from poller.simulators.hubspot import associations as assoc
+from poller.simulators.hubspot import meta as meta
+from poller.simulators.hubspot import objects
+from poller.simulators.hubspot.schema import object_type
+from poller.simulators.hubspot.search import search
+from poller.simulators.hubspot.store import Ctx
 from poller.simulators.server import Response
 
 Scopes = Callable[[dict[str, str]], tuple[str, ...]]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from poller.simulators.partner_central_wire import CONTENT_TYPE, ServiceError
+from poller.simulators.partner_central.wire import CONTENT_TYPE, ServiceError
 from poller.simulators.server import Request, Response
 
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from poller.core.describe import describe_person, describe_spends
 from poller.core.model import Event, Invitation, Snapshot
-from poller.core.phrases import PHRASES, Say
+from poller.core.notes.describe import describe_person, describe_spends
+from poller.core.notes.phrases import PHRASES, Say
 from poller.core.rules import RuleConfig
 from poller.core.score import tier_name
 from poller.core.timefmt import parse_iso

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from poller.simulators.hubspot_wire import ApiError
+from poller.simulators.hubspot.wire import ApiError
 
 OBJECT_TYPES = ("tasks", "notes", "deals")
 TYPE_IDS = {"tasks": "0-27", "notes": "0-46", "deals": "0-3"}

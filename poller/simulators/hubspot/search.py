@@ -7,9 +7,9 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from poller.simulators.hubspot_schema import object_type
-from poller.simulators.hubspot_store import CrmObject, Ctx
-from poller.simulators.hubspot_wire import ApiError, body_json, json_response, offset_after, to_epoch_ms
+from poller.simulators.hubspot.schema import object_type
+from poller.simulators.hubspot.store import CrmObject, Ctx
+from poller.simulators.hubspot.wire import ApiError, body_json, json_response, offset_after, to_epoch_ms
 from poller.simulators.server import Response
 
 MAX_LIMIT = 200

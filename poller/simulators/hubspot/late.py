@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from poller.simulators.hubspot_store import CrmObject, CrmStore, Edge
+from poller.simulators.hubspot.store import CrmObject, CrmStore, Edge
 from poller.simulators.server import Request
 
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 import random
 from typing import Any, NoReturn
 
-from poller.simulators.hubspot_schema import SINGULAR, association_type, object_type
-from poller.simulators.hubspot_store import CrmObject, Ctx
-from poller.simulators.hubspot_validate import InputError, check_create, check_properties
-from poller.simulators.hubspot_wire import (
+from poller.simulators.hubspot.schema import SINGULAR, association_type, object_type
+from poller.simulators.hubspot.store import CrmObject, Ctx
+from poller.simulators.hubspot.validate import InputError, check_create, check_properties
+from poller.simulators.hubspot.wire import (
     ApiError,
     batch_envelope,
     body_json,

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from poller.simulators.hubspot_schema import (
+from poller.simulators.hubspot.schema import (
     ASSOCIATION_TYPES,
     DEFAULT_READ,
     OBJECT_TYPES,
@@ -15,7 +15,7 @@ from poller.simulators.hubspot_schema import (
     builtin_properties,
     definition,
 )
-from poller.simulators.hubspot_wire import ApiError, iso_ms, to_epoch_ms
+from poller.simulators.hubspot.wire import ApiError, iso_ms, to_epoch_ms
 from poller.simulators.server import Request
 
 Edge = tuple[str, str, int]  # (to_type, to_id, associationTypeId)

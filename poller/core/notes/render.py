@@ -8,9 +8,9 @@ from datetime import datetime, timedelta
 from urllib.parse import quote
 
 from poller.core.model import Event, Invitation, Notification, Snapshot
+from poller.core.notes.wording import LABELS, Wording, clip, wording
 from poller.core.rules import RuleConfig
 from poller.core.timefmt import iso, parse_iso
-from poller.core.wording import LABELS, Wording, clip, wording
 
 BODY_LIMIT = 65_536  # HubSpot's limit for hs_note_body / hs_task_body
 CAPS = (1000, 100)  # free-text cap per value; the second is used when a body would still pass the limit

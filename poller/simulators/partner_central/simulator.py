@@ -12,11 +12,11 @@ from collections.abc import Callable
 from typing import Any
 
 from poller.clock import utc_now
-from poller.simulators.partner_central_faults import Faults
-from poller.simulators.partner_central_ops import ReadOperations
-from poller.simulators.partner_central_store import StoredInvitation, StoredOpportunity
-from poller.simulators.partner_central_validation import validate
-from poller.simulators.partner_central_wire import (
+from poller.simulators.partner_central.faults import Faults
+from poller.simulators.partner_central.ops import ReadOperations
+from poller.simulators.partner_central.store import StoredInvitation, StoredOpportunity
+from poller.simulators.partner_central.validation import validate
+from poller.simulators.partner_central.wire import (
     CATALOGS,
     READ_OPERATIONS,
     TARGET_PREFIX,
