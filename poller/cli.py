@@ -1,15 +1,45 @@
-"""The `poller` command line: a thin shell that parses flags and calls one function per command."""
+"""The `poller` command line: one error boundary around thin commands that parse flags and call one function each."""
 
 from __future__ import annotations
+
+import logging
+from typing import Any
 
 import click
 
 from poller import __version__
+from poller.commands.backfill_cmd import backfill_command
+from poller.commands.common import fail
+from poller.commands.config_cmd import config_group
+from poller.commands.daemon_cmd import daemon_command
+from poller.commands.demo_cmd import demo_command, simulate_command
+from poller.commands.outbox_cmd import outbox_group
+from poller.commands.prune_cmd import prune_command
 from poller.commands.run_cmd import run_command
 from poller.commands.state_cmd import state_group
+from poller.errors import ConfigError, PollerError, UsageError
+
+log = logging.getLogger("poller")
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class Poller(click.Group):
+    """The root group; every command's errors end here, as one line on stderr with the design's exit codes."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except (ConfigError, UsageError) as exc:  # fix a setting, or do something else first
+            fail(str(exc), 2)
+        except PollerError as exc:  # the job could not complete; its state stays consistent
+            fail(str(exc), 1)
+        except (click.exceptions.Exit, click.ClickException, SystemExit, KeyboardInterrupt):
+            raise  # click's own ending: usage errors (2), --help, Ctrl-C
+        except Exception as exc:  # never a traceback for the operator; --verbose logs it
+            log.debug("unexpected error", exc_info=True)
+            fail(f"{type(exc).__name__}: {exc}", 1)
+
+
+@click.group(cls=Poller, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="poller")
 @click.option("--config", type=click.Path(dir_okay=False), envvar="POLLER_CONFIG",
               help="poller.toml with settings (environment variables win).")
@@ -27,12 +57,6 @@ def cli(config: str | None, db: str | None, log_format: str | None, verbose: boo
     """
 
 
-cli.add_command(run_command)
-cli.add_command(state_group)
-cli.add_command(__import__("poller.commands.demo_cmd", fromlist=["demo_command"]).demo_command)
-cli.add_command(__import__("poller.commands.demo_cmd", fromlist=["simulate_command"]).simulate_command)
-cli.add_command(__import__("poller.commands.daemon_cmd", fromlist=["daemon_command"]).daemon_command)
-cli.add_command(__import__("poller.commands.backfill_cmd", fromlist=["backfill_command"]).backfill_command)
-cli.add_command(__import__("poller.commands.config_cmd", fromlist=["config_group"]).config_group)
-cli.add_command(__import__("poller.commands.outbox_cmd", fromlist=["outbox_group"]).outbox_group)
-cli.add_command(__import__("poller.commands.prune_cmd", fromlist=["prune_command"]).prune_command)
+for command in (run_command, state_group, demo_command, simulate_command, daemon_command, backfill_command,
+                config_group, outbox_group, prune_command):
+    cli.add_command(command)

@@ -13,8 +13,9 @@ from click.testing import CliRunner
 from poller.app import rules_from
 from poller.cli import cli
 from poller.config import ENV, Settings, load_settings
-from poller.config_check import HUBSPOT_SCOPES, IAM_ACTIONS
 from poller.core.model import KINDS
+from poller.hubspot.access import HUBSPOT_SCOPES
+from poller.partner_central.access import IAM_ACTIONS
 from poller.simulators import portfolio
 from poller.simulators.hubspot.simulator import HubSpotSimulator
 from poller.simulators.portfolio import invitation_record, seed

@@ -11,7 +11,7 @@ from collections.abc import Callable, Mapping
 from poller.budget.bucket import Bucket, take, tighten
 from poller.clock import epoch
 from poller.errors import BudgetExhausted
-from poller.store.budget import Budgets
+from poller.store.budget import Budgets, StoredBucket
 
 log = logging.getLogger(__name__)
 HOST = "hubspot"  # the name HubSpot's calls are counted under (runs, api_calls_hourly)
@@ -34,11 +34,19 @@ class HubSpotBudget:
     def _bucket(self) -> Bucket:
         # At start-up the configured budget is the ceiling again; after that, keep what the headers tightened it to.
         capacity, rate = self._shape or (self.capacity, self.capacity / WINDOW)
-        return self.budgets.load(NAME, capacity, rate, self.clock())
+        now_ts = self.clock()
+        row = self.budgets.bucket(NAME)
+        if row is None or row.capacity != capacity or row.refill_per_second != rate:
+            # a new or reconfigured budget starts full, but never above what was left
+            tokens = capacity if row is None else min(capacity, row.tokens)
+            return Bucket(capacity=capacity, refill_per_second=rate, tokens=tokens, updated_at=now_ts)
+        return Bucket(capacity=row.capacity, refill_per_second=row.refill_per_second, tokens=row.tokens,
+                      updated_at=row.updated_at)
 
     def _save(self, bucket: Bucket) -> None:
         self._shape = (bucket.capacity, bucket.refill_per_second)
-        self.budgets.save(NAME, bucket)
+        self.budgets.save_bucket(NAME, StoredBucket(bucket.capacity, bucket.refill_per_second, bucket.tokens,
+                                                    bucket.updated_at))
 
     def acquire(self) -> None:
         """Take one request's token, waiting briefly when the window is nearly spent; else stop cleanly."""

@@ -13,7 +13,6 @@ import click
 from poller.app import build_app
 from poller.commands.common import (
     emit_json,
-    handle_errors,
     print_outcome,
     require_delivery,
     say,
@@ -31,7 +30,6 @@ from poller.stopping import stop_on_signals
 @click.option("--dry-run", is_flag=True, help="Show what would be sent; write nothing to the state database.")
 @click.option("--json", "as_json", is_flag=True, help="Print only a JSON summary on stdout (logs go to stderr).")
 @click.pass_context
-@handle_errors
 def backfill_command(ctx: click.Context, since: str, until: str | None, dry_run: bool, as_json: bool) -> None:
     """Re-derive the notifications of a past window (after an outage).
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import json
 import logging
 import os
@@ -14,7 +13,7 @@ import click
 
 from poller import logs
 from poller.config import ENV, TOKEN_FILE_ENV, Settings, load_settings
-from poller.errors import ConfigError, FatalError, PollerError, UsageError
+from poller.errors import ConfigError
 from poller.redaction import redact, redact_value
 from poller.terminal import printable
 
@@ -57,26 +56,6 @@ def shown(value: Any) -> str:
 def fail(message: str, code: int) -> None:
     say(f"Error: {shown(message)}", err=True)
     sys.exit(code)
-
-
-def handle_errors(fn: F) -> F:
-    """Errors end as one line on stderr with the design's exit codes: 2 for configuration, 1 for the rest."""
-
-    @functools.wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return fn(*args, **kwargs)
-        except (ConfigError, UsageError) as exc:
-            fail(str(exc), 2)
-        except (FatalError, PollerError) as exc:
-            fail(str(exc), 1)
-        except (click.exceptions.Exit, click.ClickException, SystemExit, KeyboardInterrupt):
-            raise
-        except Exception as exc:  # never a traceback for the operator; --verbose logs it
-            log.debug("unexpected error", exc_info=True)
-            fail(f"{type(exc).__name__}: {exc}", 1)
-
-    return wrapper  # type: ignore[return-value]
 
 
 def emit_json(payload: Any) -> None:

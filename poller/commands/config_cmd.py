@@ -7,17 +7,12 @@ from dataclasses import asdict
 
 import click
 
-from poller.commands.common import emit_json, handle_errors, say, settings_from, table
-from poller.config import DURATIONS
-from poller.config_check import (
-    Check,
-    check_hubspot,
-    check_partner_central,
-    check_state,
-    config_path,
-    effective,
-)
+from poller.commands.common import emit_json, say, settings_from, table
+from poller.config import DURATIONS, Check, config_path, effective
 from poller.errors import ConfigError
+from poller.hubspot.access import check_hubspot
+from poller.partner_central.access import check_partner_central
+from poller.store.open import check_state
 
 
 @click.group(name="config")
@@ -37,7 +32,6 @@ def config_group() -> None:
 @click.option("--offline", is_flag=True, help="Validate the settings only; call no API.")
 @click.option("--json", "as_json", is_flag=True, help="Print the checks as JSON.")
 @click.pass_context
-@handle_errors
 def check(ctx: click.Context, skip_hubspot: bool, offline: bool, as_json: bool) -> None:
     """Validate the settings, then make one cheap call per permission the job uses.
 
@@ -79,7 +73,6 @@ def check(ctx: click.Context, skip_hubspot: bool, offline: bool, as_json: bool) 
 @config_group.command(name="show")
 @click.option("--json", "as_json", is_flag=True, help="Print the settings as JSON.")
 @click.pass_context
-@handle_errors
 def show(ctx: click.Context, as_json: bool) -> None:
     """Print every effective setting and where it came from; the token is redacted.
 

@@ -8,15 +8,14 @@ import sys
 import click
 
 from poller.app import build_app
-from poller.commands.common import handle_errors, require_delivery, settings_from
-from poller.config_values import bounded_duration
+from poller.commands.common import require_delivery, settings_from
+from poller.config.values import bounded_duration
 
 
 @click.command(name="daemon")
 @click.option("--every", "every", default="5m", show_default=True, metavar="DURATION",
               help="Time between cycle starts: 90s, 5m, 1h.")
 @click.pass_context
-@handle_errors
 def daemon_command(ctx: click.Context, every: str) -> None:
     """Run a cycle now and then on a fixed interval, until SIGTERM, SIGHUP or Ctrl-C.
 

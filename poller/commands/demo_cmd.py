@@ -11,7 +11,7 @@ from typing import Any
 import click
 
 from poller import logs
-from poller.commands.common import emit_json, handle_errors, say, shown, table
+from poller.commands.common import emit_json, say, shown, table
 from poller.core.model import KINDS
 from poller.demo.run import DemoReport, run_demo
 from poller.demo.sims import Simulators, start_seeded
@@ -32,7 +32,6 @@ def _quiet_logs(ctx: click.Context, level: int = logging.WARNING) -> None:
               help="The demo's own state database, recreated on every run (your POLLER_DB is never used).")
 @click.option("--json", "as_json", is_flag=True, help="Print only a JSON report on stdout.")
 @click.pass_context
-@handle_errors
 def demo_command(ctx: click.Context, opportunities: int, db_path: str, as_json: bool) -> None:
     """Run the whole pipeline against built-in simulators: no credentials, no network beyond 127.0.0.1.
 
@@ -127,7 +126,6 @@ def _kinds(r: DemoReport) -> list[str]:
               help="Opportunities to seed (each with an AWS summary and a linked deal), plus owners and 2 invitations.")
 @click.option("--token", default="sim-token", show_default=True, help="The HubSpot access token the simulator accepts.")
 @click.pass_context
-@handle_errors
 def simulate_command(ctx: click.Context, pc_port: int, hubspot_port: int, seed_count: int, token: str) -> None:
     """Serve the Partner Central and HubSpot simulators on 127.0.0.1 until Ctrl-C or SIGTERM.
 

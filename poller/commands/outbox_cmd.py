@@ -7,7 +7,7 @@ from typing import Any
 import click
 
 from poller.clock import utc_now
-from poller.commands.common import handle_errors, settings_from, table
+from poller.commands.common import settings_from, table
 from poller.core.model import KINDS
 from poller.core.timefmt import iso, parse_moment
 from poller.store import open_store
@@ -33,7 +33,6 @@ def outbox_group() -> None:
 @click.option("--all", "every", is_flag=True, help="Every failed row: required when no EVENT_KEY or filter is given.")
 @click.option("--dry-run", is_flag=True, help="Show what would be retried; change nothing.")
 @click.pass_context
-@handle_errors
 def retry(ctx: click.Context, event_keys: tuple[str, ...], kinds: tuple[str, ...], since: str | None, every: bool,
           dry_run: bool) -> None:
     """Put failed notifications back to pending; the next `poller run` sends them.

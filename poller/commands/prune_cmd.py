@@ -7,8 +7,8 @@ from pathlib import Path
 import click
 
 from poller.clock import utc_now
-from poller.commands.common import emit_json, handle_errors, say, settings_from, table
-from poller.config_values import bounded_duration, human
+from poller.commands.common import emit_json, say, settings_from, table
+from poller.config.values import bounded_duration, human
 from poller.errors import StoreUnusable
 from poller.store import open_store
 from poller.store.prune import prune
@@ -20,7 +20,6 @@ from poller.store.prune import prune
 @click.option("--dry-run", is_flag=True, help="Count what would be deleted; delete nothing.")
 @click.option("--json", "as_json", is_flag=True, help="Print the counts as JSON.")
 @click.pass_context
-@handle_errors
 def prune_command(ctx: click.Context, older_than: str | None, dry_run: bool, as_json: bool) -> None:
     """Delete stored history older than a cutoff (snapshots, delivered notifications, events, finished
     invitations, unlinked deals, cached owners, runs).

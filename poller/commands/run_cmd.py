@@ -8,7 +8,7 @@ from dataclasses import asdict
 import click
 
 from poller.app import build_app
-from poller.commands.common import emit_json, handle_errors, print_outcome, require_delivery, say, settings_from
+from poller.commands.common import emit_json, print_outcome, require_delivery, say, settings_from
 from poller.run.cycle import run_cycle
 from poller.stopping import stop_on_signals
 
@@ -19,7 +19,6 @@ from poller.stopping import stop_on_signals
 @click.option("--sweep", "sweep_all", is_flag=True,
               help="Also re-read every open opportunity's AWS summary now, not only those due (within the budget).")
 @click.pass_context
-@handle_errors
 def run_command(ctx: click.Context, dry_run: bool, as_json: bool, sweep_all: bool) -> None:
     """Run one cycle, then exit: poll, diff, record, deliver.
 

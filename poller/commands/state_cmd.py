@@ -2,35 +2,12 @@
 
 from __future__ import annotations
 
-import contextlib
-import sqlite3
-from collections.abc import Iterator
-
 import click
-from sqlite_utils import Database
 
 from poller.clock import utc_now
-from poller.commands.common import emit_json, fail, handle_errors, say, settings_from, shown, table
-from poller.errors import StoreUnusable
-from poller.store import open_store, queries
-from poller.store.database import pending_migrations
-
-
-@contextlib.contextmanager
-def _db(ctx: click.Context) -> Iterator[Database]:
-    """The state database, read-only: never created (a mistyped path is an error), migrated or written."""
-    path = settings_from(ctx).db
-    db = open_store(path, read_only=True).db
-    try:
-        yield db
-    except sqlite3.OperationalError as exc:
-        pending = pending_migrations(db)
-        if not pending:
-            raise
-        raise StoreUnusable(path, f"predates this version of poller (pending migration {pending[0]}: {exc}); "
-                                  "the next `poller run` upgrades it") from None
-    finally:
-        db.conn.close()
+from poller.commands.common import emit_json, fail, say, settings_from, shown, table
+from poller.store import queries
+from poller.store.open import reading
 
 
 @click.group(name="state")
@@ -49,7 +26,6 @@ def state_group() -> None:
 @click.option("--limit", default=20, show_default=True)
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_context
-@handle_errors
 def runs(ctx: click.Context, limit: int, as_json: bool) -> None:
     """The last runs: status, counts, API calls, cursor movement, skipped records.
 
@@ -58,7 +34,7 @@ def runs(ctx: click.Context, limit: int, as_json: bool) -> None:
     \b
         poller state runs --limit 5 --json
     """
-    with _db(ctx) as db:
+    with reading(settings_from(ctx).db) as db:
         rows = queries.runs(db, limit)
     if as_json:
         return emit_json(rows)
@@ -72,7 +48,6 @@ def runs(ctx: click.Context, limit: int, as_json: bool) -> None:
 @click.option("--limit", default=200, show_default=True)
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_context
-@handle_errors
 def outbox(ctx: click.Context, status: str | None, limit: int, as_json: bool) -> None:
     """Notifications and their delivery: pending, sending, done, failed, unknown, unroutable (with the reason).
 
@@ -81,7 +56,7 @@ def outbox(ctx: click.Context, status: str | None, limit: int, as_json: bool) ->
     \b
         poller state outbox --status failed
     """
-    with _db(ctx) as db:
+    with reading(settings_from(ctx).db) as db:
         rows = queries.outbox(db, status, limit)
         counts = queries.outbox_counts(db)
     if as_json:
@@ -99,7 +74,6 @@ def outbox(ctx: click.Context, status: str | None, limit: int, as_json: bool) ->
 @click.argument("opportunity_id")
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_context
-@handle_errors
 def opportunity(ctx: click.Context, opportunity_id: str, as_json: bool) -> None:
     """One opportunity: its current snapshot and timeline (snapshots, events, deliveries).
 
@@ -108,7 +82,7 @@ def opportunity(ctx: click.Context, opportunity_id: str, as_json: bool) -> None:
     \b
         poller state opportunity O1234567
     """
-    with _db(ctx) as db:
+    with reading(settings_from(ctx).db) as db:
         row = queries.opportunity(db, opportunity_id)
     if row is None:
         fail(f"opportunity {opportunity_id} is not in the state database", 1)
@@ -125,7 +99,6 @@ def opportunity(ctx: click.Context, opportunity_id: str, as_json: bool) -> None:
 @state_group.command(name="cursors")
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_context
-@handle_errors
 def cursors(ctx: click.Context, as_json: bool) -> None:
     """Cursors: the largest AWS-supplied LastModifiedDate committed.
 
@@ -134,7 +107,7 @@ def cursors(ctx: click.Context, as_json: bool) -> None:
     \b
         poller state cursors
     """
-    with _db(ctx) as db:
+    with reading(settings_from(ctx).db) as db:
         rows = queries.cursors(db)
     if as_json:
         return emit_json(rows)
@@ -144,7 +117,6 @@ def cursors(ctx: click.Context, as_json: bool) -> None:
 @state_group.command(name="budget")
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_context
-@handle_errors
 def budget(ctx: click.Context, as_json: bool) -> None:
     """API calls today per host and the persisted request budgets.
 
@@ -153,7 +125,7 @@ def budget(ctx: click.Context, as_json: bool) -> None:
     \b
         poller state budget --json
     """
-    with _db(ctx) as db:
+    with reading(settings_from(ctx).db) as db:
         data = queries.budget(db, utc_now())
     if as_json:
         return emit_json(data)

@@ -1,5 +1,9 @@
-"""The outbox protocol, written once against the Sink interface: write-ahead `sending`, batches, and every uncertain
-send looked up before anything is resent."""
+"""The outbox protocol, written once against the Sink interface: write-ahead sends, and uncertain ones looked up first.
+
+Each part of a row is marked `sending` (committed) before its batch leaves; an answer makes it `done`, `failed` or
+`pending` again (by the sink's verdict), and a timeout, a 5xx or a crash leaves it `unknown`: looked up once it had
+time to settle, and resent only if it is not there.
+"""
 
 from __future__ import annotations
 

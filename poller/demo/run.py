@@ -26,7 +26,7 @@ from poller.errors import ConfigError
 from poller.run.cycle import RunResult, run_cycle
 from poller.simulators.portfolio import FALLBACK_OWNER, FORMER_OWNER, OWNERS, seed_invitations, seed_portfolio
 from poller.store import open_store
-from poller.store.database import peek_meta
+from poller.store.open import peek_meta
 
 DAY = dt.timedelta(hours=24)
 MARKER = "demo_database"  # meta key: only a database the demo made is ever deleted by the demo

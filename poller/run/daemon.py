@@ -16,7 +16,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from poller.app import App
 from poller.clock import utc_now
-from poller.config_values import human
+from poller.config.values import human
 from poller.run.cycle import RunResult, run_cycle
 from poller.stopping import STOP_SIGNALS
 from poller.store.prune import prune_if_due

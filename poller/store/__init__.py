@@ -1,5 +1,6 @@
-"""The SQLite state of the job: snapshots, history, events, outbox, cursors, runs, lease and budgets."""
+"""The SQLite store: migrations, records, runs, lease, budgets and the outbox; the only place that speaks SQL."""
 
-from poller.store.database import StateStore, open_store
+from poller.store.database import StateStore
+from poller.store.open import open_store
 
 __all__ = ["StateStore", "open_store"]

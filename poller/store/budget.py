@@ -3,29 +3,32 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import NamedTuple
 
 from sqlite_utils import Database
 
-from poller.budget.bucket import Bucket
+
+class StoredBucket(NamedTuple):
+    capacity: float
+    refill_per_second: float
+    tokens: float
+    updated_at: float
 
 
 class Budgets:
     def __init__(self, db: Database):
         self.db = db
 
-    def load(self, name: str, capacity: float, refill_per_second: float, now_ts: float) -> Bucket:
+    def bucket(self, name: str) -> StoredBucket | None:
+        """A token bucket as it was last saved (times in the saver's seconds), or None."""
         row = self.db.execute("SELECT capacity, refill_per_second, tokens, updated_at FROM budget WHERE name = ?",
                               [name]).fetchone()
-        if row is None or row[0] != capacity or row[1] != refill_per_second:
-            # a new or reconfigured budget starts full, but never above what was left
-            tokens = capacity if row is None else min(capacity, row[2])
-            return Bucket(capacity=capacity, refill_per_second=refill_per_second, tokens=tokens, updated_at=now_ts)
-        return Bucket(capacity=row[0], refill_per_second=row[1], tokens=row[2], updated_at=row[3])
+        return None if row is None else StoredBucket(*row)
 
-    def save(self, name: str, bucket: Bucket) -> None:
+    def save_bucket(self, name: str, bucket: StoredBucket) -> None:
         self.db.execute(
             "INSERT OR REPLACE INTO budget (name, capacity, refill_per_second, tokens, updated_at) VALUES (?, ?, ?, ?, ?)",
-            [name, bucket.capacity, bucket.refill_per_second, bucket.tokens, bucket.updated_at])
+            [name, *bucket])
 
     def next_slot(self, name: str) -> float | None:
         """When the next paced call may leave (epoch seconds), as the last run to call reserved it."""

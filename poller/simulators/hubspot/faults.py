@@ -1,5 +1,7 @@
-"""Injected faults: answer with an error without committing, commit then drop the connection, a storm of 429s, or
-call a test's hook just before or just after a request commits (to kill a client at an exact point)."""
+"""Injected faults: an error without committing, commit then drop the connection, a storm of 429s, or a test's hook.
+
+A hook runs just before or just after a request commits (to kill a client at an exact point).
+"""
 
 from __future__ import annotations
 

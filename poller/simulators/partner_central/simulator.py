@@ -7,13 +7,13 @@ import copy
 import datetime as dt
 import re
 import threading
-import time
 from collections.abc import Callable
 from typing import Any
 
 from poller.clock import utc_now
 from poller.simulators.partner_central.faults import Faults
 from poller.simulators.partner_central.ops import ReadOperations
+from poller.simulators.partner_central.quota import ReadQuota
 from poller.simulators.partner_central.store import StoredInvitation, StoredOpportunity
 from poller.simulators.partner_central.validation import validate
 from poller.simulators.partner_central.wire import (
@@ -40,13 +40,6 @@ _INVITATION_ID = re.compile(r"engi-[0-9a-z]{13}")
 _INVITATION_LIFETIME = dt.timedelta(days=15)  # AWS referrals expire when not accepted within 15 days
 
 
-def _real_monotonic() -> float:
-    # freezegun freezes time.monotonic, but the rate limit is about real elapsed time even inside a frozen test.
-    if hasattr(time, "clock_gettime"):
-        return time.clock_gettime(time.CLOCK_MONOTONIC)
-    return time.monotonic()  # pragma: no cover - non-Unix
-
-
 def _target(request: Request) -> str:
     return next((value for name, value in request.headers.items() if name.lower() == "x-amz-target"), "")
 
@@ -62,8 +55,7 @@ class PartnerCentralSimulator(Simulator):
     def __init__(self, port: int = 0, *, reads_per_second: float | None = None,
                  clock: Callable[[], dt.datetime] | None = None):
         self._clock = clock or utc_now
-        self._reads_per_second = reads_per_second
-        self._recent_reads: collections.deque[float] = collections.deque()
+        self._quota = ReadQuota(reads_per_second)
         self._lock = threading.RLock()
         self._opportunities: dict[str, StoredOpportunity] = {}
         self._invitations: dict[str, StoredInvitation] = {}
@@ -264,7 +256,7 @@ class PartnerCentralSimulator(Simulator):
             if operation not in self._known_operations:
                 raise ServiceError("UnknownOperationException", f"unknown target {target!r}")
             if operation in READ_OPERATIONS:
-                self._admit_read()
+                self._quota.admit()
         try:
             params = request.json()
         except ValueError:
@@ -280,17 +272,6 @@ class PartnerCentralSimulator(Simulator):
             raise ServiceError("UnknownOperationException", f"{operation} is not simulated")
         with self._lock:
             return answer(params)
-
-    def _admit_read(self) -> None:
-        """A rolling one-second window over read calls from every client, like the per-account quota."""
-        if self._reads_per_second is None:
-            return
-        now = _real_monotonic()
-        while self._recent_reads and self._recent_reads[0] <= now - 1.0:
-            self._recent_reads.popleft()
-        if len(self._recent_reads) + 1 > self._reads_per_second:
-            raise ServiceError("ThrottlingException", "Rate exceeded")
-        self._recent_reads.append(now)
 
     # --- helpers
 

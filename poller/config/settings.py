@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from poller import redaction
-from poller.config_values import (
+from poller.config.values import (
     BOUNDS,
     boolean,
     bounded_duration,

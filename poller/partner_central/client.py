@@ -26,7 +26,7 @@ from poller.budget.pace import RateGate
 from poller.core.timefmt import parse_iso, parse_utc_wire
 from poller.core.wire import UNREADABLE, UnreadableItem
 from poller.errors import BudgetExhausted, FatalError, MalformedRecord, RateLimited, RetriableError
-from poller.partner_central_answers import SET_ASIDE, AnswerCheck
+from poller.partner_central.answers import SET_ASIDE, AnswerCheck
 from poller.retry import RetrySettings, call_with_retry
 
 log = logging.getLogger(__name__)
