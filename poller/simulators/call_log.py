@@ -7,6 +7,7 @@ gigabytes. `log_call_times` swaps it for parallel arrays of (time, operation, st
 from __future__ import annotations
 
 import re
+import threading
 from array import array
 from collections import Counter
 from collections.abc import Callable
@@ -65,12 +66,21 @@ def log_call_times(simulator: Any, clock: Callable[[], float], *, keep_calls: bo
     """
     log = CallLog()
     server = simulator._server  # noqa: SLF001 - the simulators' own recorder, replaced from inside the package
-    original = server.record
+    original_record, original_handle = server.record, simulator.handle
+    arrival = threading.local()  # each request is handled and recorded in its own server thread
+
+    def handle(request: Any) -> Any:
+        # Stamped on arrival, not when recorded: a hook may hold the answer (a kill waits for its process to die),
+        # and the clock may have moved on by then.
+        arrival.at = clock()
+        return original_handle(request)
 
     def record(call: Call) -> None:
-        log.add(clock(), operation_of(call), call.status)
+        log.add(getattr(arrival, "at", None) or clock(), operation_of(call), call.status)
+        arrival.at = None
         if keep_calls:
-            original(call)
+            original_record(call)
 
+    simulator.handle = handle
     server.record = record
     return log

@@ -91,6 +91,8 @@ class KillRun:
             return False
         os.kill(self.proc.pid, signal.SIGKILL)
         self.proc.wait(timeout=30)  # gone before the connection drops, or it would see the drop and carry on
+        with (self.workdir / "kill-runs.log").open("a") as log:
+            log.write(f"KILLED pid {self.proc.pid} at call {self.calls}: {_args!r}"[:300] + "\n")
         return True
 
     def run(self) -> int:
