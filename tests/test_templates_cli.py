@@ -12,6 +12,7 @@ from click.testing import CliRunner
 
 from poller.cli import cli
 from poller.config import ENV, TOKEN_FILE_ENV
+from poller.core.model import KINDS
 from poller.run.cycle import run_cycle
 from poller.simulators.portfolio import FALLBACK_OWNER, opportunity_id, seed
 
@@ -106,3 +107,37 @@ def test_config_check_accepts_good_templates_and_names_them(clean_env, monkeypat
     assert result.exit_code == 0, result.output
     [settings] = [c for c in json.loads(result.stdout)["checks"] if c["name"] == "settings"]
     assert settings["ok"] and settings["detail"].endswith(f"; templates: 3 in {clean_env / 'templates'})")
+
+
+def test_preview_prints_a_kind_and_writes_a_page_like_hubspot(clean_env, monkeypatch, write_templates):
+    monkeypatch.setenv("POLLER_TEMPLATE_DIR", str(write_templates({
+        "review_action_required/task_subject.txt.j2": "{{ emoji }} AWS wants more: {{ label }}"})))
+    page = clean_env / "preview.html"
+
+    result = invoke("preview", "review_action_required", "--owner", "190", "--html", str(page))
+
+    assert result.exit_code == 0, result.output
+    out = result.stdout
+    assert "for owner 190" in out and "⚠️ AWS wants more: Data lake migration (Acme Corp)" in out
+    assert "Task body (HTML):\n<p>AWS reviewed Data lake migration (Acme Corp) and asked for changes.</p>" in out
+    assert "Timeline note (HTML):\n<h3>⚠️ AWS needs more information: Data lake migration (Acme Corp)</h3>" in out
+    text = page.read_text(encoding="utf-8")
+    assert text.startswith("<!DOCTYPE html>") and "Content-Security-Policy" in text and "<script" not in text
+    assert "<span>⚠️ AWS wants more: Data lake migration (Acme Corp)</span>" in text and "owner 190" in text
+    assert "<h3>⚠️ AWS needs more information: Data lake migration (Acme Corp)</h3>" in text  # the note, as HTML
+    assert "Please add the customer&#x27;s AWS account id." in text
+
+
+def test_preview_of_an_invitation_shows_a_task_and_no_note(clean_env):
+    result = invoke("preview", "new_opportunity")
+
+    assert result.exit_code == 0, result.output
+    assert "== new_opportunity (invitation)" in result.stdout and "== new_opportunity:" in result.stdout
+    assert "Timeline note (HTML):\n(none: no deal)" in result.stdout
+
+
+def test_preview_of_an_unknown_kind_lists_the_kinds(clean_env):
+    result = invoke("preview", "review_aproved")
+
+    assert result.exit_code == 2
+    assert result.stderr.strip() == f"Error: unknown kind 'review_aproved'; kinds: {', '.join(KINDS)}"
