@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, replace
+from typing import Any
 
 from poller.core.conflicts import ReconciledField, detect_conflicts
 from poller.core.diff import diff
@@ -36,10 +37,10 @@ def _before(now: dt.datetime) -> Snapshot:
                                 engagement_score="Medium", team=(JANE,), products=("AmazonS3",)))
 
 
-def _after(old: Snapshot, now: dt.datetime, aws: dict[str, object] | None = None, **fields: object) -> Snapshot:
+def _after(old: Snapshot, now: dt.datetime, aws: dict[str, Any] | None = None, **fields: Any) -> Snapshot:
     assert old.aws is not None
-    new_aws = replace(old.aws, **aws) if aws else old.aws  # type: ignore[arg-type]
-    return replace(old, last_modified=iso(now - dt.timedelta(hours=1)), aws=new_aws, **fields)  # type: ignore[arg-type]
+    new_aws = replace(old.aws, **aws) if aws else old.aws
+    return replace(old, last_modified=iso(now - dt.timedelta(hours=1)), aws=new_aws, **fields)
 
 
 def _invitation(now: dt.datetime) -> Invitation:
@@ -86,9 +87,9 @@ def _events(kind: str, old: Snapshot, now: dt.datetime, rules: RuleConfig) -> li
         deal = Deal(deal_id="9001", dealname="Data lake modernisation")
         agreed = {"title": ReconciledField(pc_value=old.title, deal_value=old.title)}
         return [Sample(name=kind, event=detect_conflicts(new, deal, agreed, now, rules=rules).events[0], context=new)]
-    new = _transitions(old, now).get(kind)
-    if new is not None:
-        return [Sample(name=kind, event=_one(diff(old, new, now, rules=rules, aws_revision=2), kind), context=new)]
+    after = _transitions(old, now).get(kind)
+    if after is not None:
+        return [Sample(name=kind, event=_one(diff(old, after, now, rules=rules, aws_revision=2), kind), context=after)]
     # A kind without a scripted change (one added after this list): a generic event of that kind.
     changed = _after(old, now, {"stage": "Qualified"})
     event = make_event(kind, old.opportunity_id, value="sample", version=changed.last_modified,
