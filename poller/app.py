@@ -31,6 +31,7 @@ from poller.retry import RetrySettings
 from poller.stopping import interruptible
 from poller.store import StateStore, open_store
 from poller.store.lease import Lease
+from poller.templates import load_templates
 
 SEARCHES_PER_SECOND = 3.0  # HubSpot allows searches about 4 per second on their own; keep a margin for jitter
 
@@ -119,7 +120,9 @@ def rules_from(settings: Settings) -> RuleConfig:
         rules = rules.with_overrides(due_hours={**dict(rules.due_hours), **dict(settings.due_hours)})
     if settings.priority:
         rules = rules.with_overrides(priority={**dict(rules.priority), **dict(settings.priority)})
-    return rules
+    # Loaded, checked and rendered against every kind here, at start-up: a broken template stops the job with its
+    # file and line (exit 2) before anything is read, rather than failing a delivery.
+    return rules.with_overrides(templates=load_templates(settings.template_dir, rules))
 
 
 def build_app(settings: Settings, *, pc_client: Any = None, pacing: bool = True,

@@ -97,3 +97,17 @@ def cli_db(tmp_path: Path, monkeypatch, pc_sim) -> Path:
     monkeypatch.setenv("POLLER_PC_REQUESTS_PER_SECOND", "10")
     monkeypatch.setenv("POLLER_RETRY_ATTEMPTS", "1")
     return db
+
+
+@pytest.fixture
+def write_templates(tmp_path: Path):
+    """Write a template_dir: {relative name: text} into tmp_path/templates, and return that folder."""
+
+    def write(files: dict[str, str]) -> Path:
+        for name, text in files.items():
+            path = tmp_path / "templates" / name
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text, encoding="utf-8")
+        return tmp_path / "templates"
+
+    return write

@@ -21,6 +21,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
                     "poller.stopping", "poller.retry")),
     ("simulators", ("poller.simulators",)),  # stand-ins for the remote systems: they know nothing of the product
     ("config", ("poller.config",)),
+    ("templates", ("poller.templates",)),  # the notification templates, loaded and checked at start-up
     ("store", ("poller.store",)),
     ("budget", ("poller.budget",)),
     ("delivery", ("poller.delivery",)),

@@ -7,12 +7,14 @@ from dataclasses import asdict
 
 import click
 
+from poller.app import rules_from
 from poller.commands.common import emit_json, say, settings_from, table
 from poller.config import DURATIONS, Check, config_path, effective
 from poller.errors import ConfigError
 from poller.hubspot.access import check_hubspot
 from poller.partner_central.access import check_partner_central
 from poller.store.open import check_state
+from poller.templates import TemplateSet
 
 
 @click.group(name="config")
@@ -33,8 +35,10 @@ def config_group() -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the checks as JSON.")
 @click.pass_context
 def check(ctx: click.Context, skip_hubspot: bool, offline: bool, as_json: bool) -> None:
-    """Validate the settings, then make one cheap call per permission the job uses.
+    """Validate the settings and templates, then make one cheap call per permission the job uses.
 
+    Templates (template_dir) are compiled and rendered against a sample
+    event of every kind; a broken one fails naming its file and line.
     Partner Central: ListOpportunities and ListEngagementInvitations with
     MaxResults=1 (and a Get of what they return). HubSpot: owners, a deal
     read, a task read and an empty task/note batch create (creates nothing).
@@ -48,13 +52,18 @@ def check(ctx: click.Context, skip_hubspot: bool, offline: bool, as_json: bool) 
         poller config check --skip-hubspot --json
     """
     settings = settings_from(ctx)
+    # Templates first: a broken one is a bad setting (exit 2, its file and line), with or without a token.
+    templates = rules_from(settings).templates
+    described = "built-in defaults" if not isinstance(templates, TemplateSet) or templates.folder is None else \
+        f"{len(templates.overrides)} in {templates.folder}"
     if not settings.hubspot_configured and not skip_hubspot:
         raise ConfigError("hubspot_access_token: not set (HUBSPOT_ACCESS_TOKEN or HUBSPOT_ACCESS_TOKEN_FILE); "
                           "without it nothing is delivered (--skip-hubspot checks Partner Central only)")
     root = ctx.find_root().params
     path = config_path(root.get("config"))
     checks = [Check(system="settings", name="settings", ok=True,
-                    detail=f"valid ({path or 'no poller.toml'}; catalog {settings.catalog})"), check_state(settings)]
+                    detail=f"valid ({path or 'no poller.toml'}; catalog {settings.catalog}; templates: {described})"),
+              check_state(settings)]
     if not offline:
         checks += check_partner_central(settings)
         if not skip_hubspot:

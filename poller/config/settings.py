@@ -62,6 +62,8 @@ class Settings:
     conflict_mapping: tuple[tuple[str, str], ...] = DEFAULT_CONFLICT_MAPPING
     # The portal's company currency: a deal without deal_currency_code has its amount in it (ISO 4217).
     deal_currency: str = "USD"
+    # A folder of notification templates over the built-in defaults (None: the defaults alone); see the README.
+    template_dir: str | None = None
 
     @property
     def hubspot_configured(self) -> bool:
@@ -95,6 +97,7 @@ ENV = {
     "deal_currency": "POLLER_DEAL_CURRENCY",
     "deliver": "POLLER_DELIVER",
     "retention": "POLLER_RETENTION",
+    "template_dir": "POLLER_TEMPLATE_DIR",
 }
 DURATIONS = {"lookback", "sweep_period", "run_time_budget", "http_timeout", "settle_time", "retention"}
 assert DURATIONS <= set(BOUNDS)

@@ -1,4 +1,4 @@
-"""Business rules as one frozen value: priorities, due hours, thresholds, muted kinds, the Partner Central link."""
+"""Business rules as one frozen value: priorities, due hours, thresholds, muted kinds, the link, the templates."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from dataclasses import dataclass, field, fields, replace
 from typing import Any, TypeVar
 
 from poller.core.model import KINDS, PRIORITIES
+from poller.core.notes.parts import Templates
 
 V = TypeVar("V")
 
@@ -69,7 +70,8 @@ CONFLICT_FIELDS = frozenset({"title", "expected_spend", "target_close_date"})
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class RuleConfig:
-    """Everything an operator may tune about which events are raised, how urgent they are and where they link."""
+    """Everything an operator may tune about which events are raised, how urgent they are, where they link and how
+    they are worded."""
 
     priority: FrozenMap[str] = field(default_factory=lambda: FrozenMap(DEFAULT_PRIORITY))
     due_hours: FrozenMap[int] = field(default_factory=lambda: FrozenMap(DEFAULT_DUE_HOURS))
@@ -83,6 +85,9 @@ class RuleConfig:
     seller_titles_high: tuple[str, ...] = ("AWSSalesRep", "AWSAccountOwner")
     # Snapshot fields compared with their deal counterpart for conflicts (which deal property: the adapter's mapping).
     conflict_fields: frozenset[str] = CONFLICT_FIELDS
+    # How notifications are worded: compiled templates, loaded at the edge (poller.templates). Not compared: rules
+    # are equal by their values; the same templates loaded twice are two objects.
+    templates: Templates | None = field(default=None, compare=False)
 
     def __post_init__(self) -> None:
         # Coerce plain dicts/sets/lists given by callers, then fail early with a message naming the bad entry.

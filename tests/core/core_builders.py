@@ -8,9 +8,11 @@ from typing import Any
 
 from poller.core.model import AwsView, Invitation, Person, Snapshot, Spend
 from poller.core.rules import RuleConfig
+from poller.templates import load_templates
 
 NOW = dt.datetime(2025, 3, 1, 12, 0, tzinfo=dt.UTC)
-RULES = RuleConfig.default()
+# The core renders with the templates it is given; the built-in defaults, as every deployment without template_dir.
+RULES = RuleConfig.default().with_overrides(templates=load_templates(None, RuleConfig.default()))
 LM1, LM2, LM3 = "2025-03-01T10:00:00.000000Z", "2025-03-01T11:00:00.000000Z", "2025-03-01T11:30:00.000000Z"
 
 

@@ -1,4 +1,4 @@
-"""render(event, context, now) → Notification: a plain-text task subject; task and note bodies as escaped HTML."""
+"""render(event, context, now) → Notification: the event's fields through the templates; a plain subject, HTML bodies."""
 
 from __future__ import annotations
 
@@ -8,7 +8,9 @@ from datetime import datetime, timedelta
 from urllib.parse import quote
 
 from poller.core.model import Event, Invitation, Notification, Snapshot
-from poller.core.notes.wording import LABELS, Wording, clip, wording
+from poller.core.notes.fields import note_fields
+from poller.core.notes.parts import Html
+from poller.core.notes.wording import clip, wording
 from poller.core.rules import RuleConfig
 from poller.core.timefmt import iso, parse_iso
 
@@ -20,7 +22,6 @@ SUBJECT_CAP = 250
 # Removed from subjects: control (Cc), format (Cf: bidi overrides and isolates, zero-width, BOM, soft hyphen, tags)
 # and surrogate (Cs) characters. A subject is plain text shown as typed; a bidi override would reorder it on screen.
 INVISIBLE = frozenset({"Cc", "Cf", "Cs"})
-ADDITIONS = ("aws_seller_assigned", "resources_available")  # kinds whose changes are new items, not old → new
 
 
 def _e(text: object) -> str:
@@ -52,67 +53,54 @@ def due_at(event: Event, context: Snapshot | Invitation | None, now: datetime, r
     return due
 
 
-def _list(lines: list[str] | tuple[str, ...]) -> str:
-    return "<ul>" + "".join(f"<li>{_e(line)}</li>" for line in lines) + "</ul>" if lines else ""
-
-
-def _value_lines(event: Event, cap: int) -> list[str]:
-    lines = []
-    for change in event.changes:
-        label = LABELS.get(change.field, change.field)
-        old, new = clip(str(change.old or "(none)"), cap), clip(str(change.new or "(none)"), cap)
-        if event.kind == "conflict_detected":
-            lines.append(f"{label}: {new}" if change.field == "_link" else
-                         f"{label}: Partner Central {old} ≠ HubSpot {new}")
-        elif event.kind in ADDITIONS and change.old in (None, ""):
-            lines.append(f"{label}: {new}")
-        else:
-            lines.append(f"{label}: {old} → {new}")
-    return lines
-
-
-def _link(event: Event, context: Snapshot | Invitation | None, rules: RuleConfig) -> str:
+def _link(event: Event, context: Snapshot | Invitation | None, rules: RuleConfig) -> tuple[str, Html]:
+    """(the URL, our paragraph linking to it)."""
     if isinstance(context, Invitation) or (event.deal_id is None and event.subject_id.startswith("engi-")):
         # An invitation has no opportunity page until it is accepted.
-        return (f'<p><a href="{_e(rules.partner_central_home)}">Open Partner Central</a> and find invitation '
-                f"{_e(event.subject_id)} under Opportunities → Invitations.</p>")
+        home = rules.partner_central_home
+        return home, Html(f'<p><a href="{_e(home)}">Open Partner Central</a> and find invitation '
+                          f"{_e(event.subject_id)} under Opportunities → Invitations.</p>")
     url = rules.opportunity_url(quote(event.subject_id, safe=""))
-    return f'<p><a href="{_e(url)}">Open opportunity {_e(event.subject_id)} in Partner Central</a></p>'
+    return url, Html(f'<p><a href="{_e(url)}">Open opportunity {_e(event.subject_id)} in Partner Central</a></p>')
 
 
-def _bodies(event: Event, w: Wording, link: str, cap: int) -> tuple[str, str]:
-    """(full note-style body, short task body) for one cap."""
-    ref = f"<p>Ref: {_e(event.key)}</p>"
-    steps = "<p><strong>Next steps</strong></p>" + _list(w.steps)
-    details = _list([f"{k}: {v}" for k, v in w.details])
-    values = _value_lines(event, cap)
-    full = (f"<h3>{_e(w.emoji)} {_e(w.headline)}: {_e(w.label)}</h3><p>{_e(w.context)}</p>{details}{steps}"
-            + ("<p><strong>Values</strong></p>" + _list(values) if values else "") + link + ref)
-    short = f"<p>{_e(w.context)}</p>{steps}{link}{ref}"
-    return full, short
+def _fit(body: str, link: str, ref: str) -> str:
+    """A body within HubSpot's limit: only an event with hundreds of changes needs cutting, and it says so."""
+    if len(body) < BODY_LIMIT:
+        return body
+    cut = body[: BODY_LIMIT - len(link) - 300].rsplit("<li>", 1)[0]
+    return f"{cut}</ul><p>… (truncated)</p>{link}{ref}"
 
 
 def render(event: Event, context: Snapshot | Invitation | None, now: datetime, *, rules: RuleConfig) -> Notification:
-    """One notification: a task for the owner and, when the event has a deal, a timeline note."""
-    link = _link(event, context, rules)
-    for cap in CAPS:
-        w = wording(event, context, rules, cap)
-        full, short = _bodies(event, w, link, cap)
-        if len(full) < BODY_LIMIT:
-            break
-    if len(full) >= BODY_LIMIT:  # only an event with hundreds of changes gets here: cut and say so
-        cut = full[: BODY_LIMIT - len(link) - 300].rsplit("<li>", 1)[0]
-        full = f"{cut}</ul><p>… (truncated)</p>{link}<p>Ref: {_e(event.key)}</p>"
+    """One notification: a task for the owner and, when the event has a deal, a timeline note.
+
+    The words come from wording(), the arrangement from `rules.templates`; the `Ref:` line with the event key ends
+    every body whatever the template says, because an uncertain send is looked up by it.
+    """
+    templates = rules.templates
+    if templates is None:
+        raise ValueError("rules.templates: not set; the edge loads them (poller.templates.load_templates)")
+    link_url, link = _link(event, context, rules)
+    due = iso(due_at(event, context, now, rules))
+    ref = f"<p>Ref: {_e(event.key)}</p>"
     has_deal = event.deal_id is not None
+    for cap in CAPS:
+        fields = note_fields(event, wording(event, context, rules, cap), link=link, link_url=link_url, due_at=due,
+                             cap=cap)
+        full = templates.render(event.kind, "note_body", fields) + ref
+        # Invitations have no deal, so no note: the task carries the whole story (DESIGN §10).
+        short = templates.render(event.kind, "task_body", fields) + ref if has_deal else full
+        if len(full) < BODY_LIMIT and len(short) < BODY_LIMIT:
+            break
     return Notification(
         event_key=event.key,
         kind=event.kind,
         subject_id=event.subject_id,
         deal_id=event.deal_id,
         priority=event.priority,
-        due_at=iso(due_at(event, context, now, rules)),
-        subject=plain_subject(f"{w.emoji} {w.headline}: {w.label}"),
-        # Invitations have no deal, so no note: the task carries the whole story (DESIGN §10).
-        task_body=short if has_deal else full,
-        note_body=full if has_deal else None,
+        due_at=due,
+        subject=plain_subject(templates.render(event.kind, "task_subject", fields)),
+        task_body=_fit(short, link, ref),
+        note_body=_fit(full, link, ref) if has_deal else None,
     )
