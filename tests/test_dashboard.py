@@ -237,12 +237,22 @@ def test_without_the_extra_it_exits_2_saying_how_to_install_it(cli_db, monkeypat
 
 
 @needs_extra
-def test_a_missing_database_or_a_busy_port_is_one_line_exit_2(cli_db, make_app):
+def test_a_missing_or_older_database_or_a_busy_port_is_one_line_exit_2(cli_db, make_app):
     missing = CliRunner().invoke(cli, ["dashboard"], catch_exceptions=False)
     assert missing.exit_code == 2 and missing.stderr.splitlines() == [
         f"Error: db: {cli_db} does not exist (POLLER_DB or --db)"]
 
-    make_app(db=cli_db).store.db.conn.close()  # an empty, migrated state database
+    store = make_app(db=cli_db).store  # an empty state database, as a poller one migration older left it
+    (last,) = store.db.execute("SELECT name FROM _sqlite_migrations ORDER BY id DESC LIMIT 1").fetchone()
+    store.db.execute("DELETE FROM _sqlite_migrations WHERE name = ?", [last])
+    older = CliRunner().invoke(cli, ["dashboard"], catch_exceptions=False)
+    assert older.exit_code == 2 and older.stderr.splitlines() == [
+        f"Error: db: {cli_db} predates this version of poller (pending migration {last}); the next `poller run` "
+        "upgrades it (POLLER_DB or --db)"]
+
+    store.db.execute("INSERT INTO _sqlite_migrations (migration_set, name, applied_at) "
+                     "SELECT migration_set, ?, applied_at FROM _sqlite_migrations LIMIT 1", [last])
+    store.db.conn.close()
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
