@@ -42,8 +42,8 @@ def dashboard_command(ctx: click.Context, port: int) -> None:
     try:  # the extra: Datasette, its chart plugin, and the server they run on
         import datasette_dashboards  # noqa: F401  (registers itself with Datasette as a plugin)
         import uvicorn
-        from datasette.app import Datasette  # type: ignore[import-untyped]
-        from datasette.database import Database  # type: ignore[import-untyped]
+        from datasette.app import Datasette
+        from datasette.database import Database
     except ImportError as exc:
         raise UsageError(f"poller dashboard needs the dashboard extra ({exc.name} is missing): {INSTALL}") from None
     path = Path(settings.db)
