@@ -12,6 +12,7 @@ from poller.commands.backfill_cmd import backfill_command
 from poller.commands.common import fail
 from poller.commands.config_cmd import config_group
 from poller.commands.daemon_cmd import daemon_command
+from poller.commands.dashboard_cmd import dashboard_command
 from poller.commands.demo_cmd import demo_command, simulate_command
 from poller.commands.outbox_cmd import outbox_group
 from poller.commands.preview_cmd import preview_command
@@ -59,5 +60,5 @@ def cli(config: str | None, db: str | None, log_format: str | None, verbose: boo
 
 
 for command in (run_command, state_group, demo_command, simulate_command, daemon_command, backfill_command,
-                config_group, outbox_group, prune_command, preview_command):
+                config_group, outbox_group, prune_command, preview_command, dashboard_command):
     cli.add_command(command)
