@@ -16,6 +16,7 @@ from poller.commands.demo_cmd import demo_command, simulate_command
 from poller.commands.outbox_cmd import outbox_group
 from poller.commands.prune_cmd import prune_command
 from poller.commands.run_cmd import run_command
+from poller.commands.sinks_cmd import sinks_group
 from poller.commands.state_cmd import state_group
 from poller.errors import ConfigError, PollerError, UsageError
 
@@ -58,5 +59,5 @@ def cli(config: str | None, db: str | None, log_format: str | None, verbose: boo
 
 
 for command in (run_command, state_group, demo_command, simulate_command, daemon_command, backfill_command,
-                config_group, outbox_group, prune_command):
+                config_group, outbox_group, prune_command, sinks_group):
     cli.add_command(command)

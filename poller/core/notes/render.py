@@ -7,6 +7,7 @@ import unicodedata
 from datetime import datetime, timedelta
 from urllib.parse import quote
 
+from poller.core.card import Card
 from poller.core.model import Event, Invitation, Notification, Snapshot
 from poller.core.notes.wording import LABELS, Wording, clip, wording
 from poller.core.rules import RuleConfig
@@ -71,13 +72,28 @@ def _value_lines(event: Event, cap: int) -> list[str]:
     return lines
 
 
-def _link(event: Event, context: Snapshot | Invitation | None, rules: RuleConfig) -> str:
+def _target(event: Event, context: Snapshot | Invitation | None, rules: RuleConfig) -> tuple[str, str | None]:
+    """(Partner Central URL, the opportunity id it opens): an invitation has no opportunity page until it is accepted,
+    so it gets Partner Central's home and no id."""
     if isinstance(context, Invitation) or (event.deal_id is None and event.subject_id.startswith("engi-")):
-        # An invitation has no opportunity page until it is accepted.
-        return (f'<p><a href="{_e(rules.partner_central_home)}">Open Partner Central</a> and find invitation '
+        return rules.partner_central_home, None
+    return rules.opportunity_url(quote(event.subject_id, safe="")), event.subject_id
+
+
+def _link(event: Event, context: Snapshot | Invitation | None, rules: RuleConfig) -> str:
+    url, opportunity = _target(event, context, rules)
+    if opportunity is None:
+        return (f'<p><a href="{_e(url)}">Open Partner Central</a> and find invitation '
                 f"{_e(event.subject_id)} under Opportunities → Invitations.</p>")
-    url = rules.opportunity_url(quote(event.subject_id, safe=""))
-    return f'<p><a href="{_e(url)}">Open opportunity {_e(event.subject_id)} in Partner Central</a></p>'
+    return f'<p><a href="{_e(url)}">Open opportunity {_e(opportunity)} in Partner Central</a></p>'
+
+
+def _card(event: Event, context: Snapshot | Invitation | None, w: Wording, cap: int, rules: RuleConfig) -> Card:
+    url, opportunity = _target(event, context, rules)
+    text = f"Open opportunity {opportunity} in Partner Central" if opportunity else \
+        f"Open Partner Central (invitation {event.subject_id})"
+    return Card(emoji=w.emoji, headline=w.headline, label=w.label, context=w.context, steps=w.steps,
+                details=w.details, values=tuple(_value_lines(event, cap)), link=url, link_text=text)
 
 
 def _bodies(event: Event, w: Wording, link: str, cap: int) -> tuple[str, str]:
@@ -115,4 +131,5 @@ def render(event: Event, context: Snapshot | Invitation | None, now: datetime, *
         # Invitations have no deal, so no note: the task carries the whole story (DESIGN §10).
         task_body=short if has_deal else full,
         note_body=full if has_deal else None,
+        card=_card(event, context, w, cap, rules),
     )
