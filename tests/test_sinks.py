@@ -12,10 +12,12 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 from conftest import FAST_RETRY
 from test_delivery import FALLBACK, SCRIPT, owner_of, script_every_kind
 
 from poller.app import build_app
+from poller.cli import cli
 from poller.config import load_settings
 from poller.run.cycle import run_cycle
 from poller.simulators.portfolio import seed
@@ -217,6 +219,13 @@ def test_a_refused_message_fails_its_row_alone(pc_sim, hub_sim, slack_sim, tmp_p
     (failed,) = [r for r in outbox(app, "deals").values() if r["status"] == "failed"]
     assert failed["last_error"] == "Slack (deals): Slack refused the message: 400 invalid_blocks"
 
+    # The operator puts it back by its key (its HubSpot row is done): the next run posts it, and only it.
+    retried = CliRunner().invoke(cli, ["--db", app.settings.db, "outbox", "retry", failed["event_key"]])
+    assert retried.exit_code == 0 and "put 1 failed notification back to pending" in retried.output, retried.output
+    assert run_cycle(app).summary["delivered"] == 1
+    assert slack_keys(slack_sim)[failed["event_key"]] == 1 and len(slack_sim.posted()) == 2
+    assert len(hub_sim.tasks()) == 2
+
 
 def test_owners_route_rows_to_a_sink(pc_sim, hub_sim, slack_sim, tmp_path):
     """Only the rows whose owner the sink lists stay with it (the deal's owner, as for the HubSpot task)."""
@@ -270,3 +279,23 @@ def test_a_webhook_url_is_never_logged_stored_or_printed(pc_sim, hub_sim, tmp_pa
     stored = b"".join(p.read_bytes() for p in tmp_path.glob("poller.db*"))
     assert secret.encode() not in stored and b"/services/T0AAAA" not in stored
     assert secret not in caplog.text and secret not in json.dumps(result.summary)
+
+
+def test_outbox_retry_of_a_key_retries_the_sink_that_failed_it(pc_sim, hub_sim, slack_sim, tmp_path):
+    """HubSpot refused the task, Slack posted: retrying the key says it failed (it did, on one sink), puts HubSpot's
+    row back, and the next run sends the task; Slack gets nothing twice. (The sink is named to sort after
+    `hubspot`: the rows of one key come back in sink order.)"""
+    webhook = slack_sim.add_webhook()
+    app = baseline(pc_sim, hub_sim, tmp_path, count=3, POLLER_SINK_TEAM_WEBHOOK_URL=webhook)
+    hub_sim.fail_next("/crm/v3/objects/tasks/batch/create", 400)
+    ask_action(pc_sim, 0)
+    assert run_cycle(app).status == "ok"
+    (key,) = outbox(app, "team")
+    assert (outbox(app, "hubspot")[key]["status"], outbox(app, "team")[key]["status"]) == ("failed", "done")
+
+    retried = CliRunner().invoke(cli, ["--db", app.settings.db, "outbox", "retry", key])
+
+    assert retried.exit_code == 0 and "left as it is" not in retried.output, retried.output
+    assert "put 1 failed notification back to pending" in retried.output and "hubspot" in retried.output
+    assert run_cycle(app).summary["delivered"] == 1
+    assert len(hub_sim.tasks()) == 1 and slack_keys(slack_sim) == Counter({key: 1})

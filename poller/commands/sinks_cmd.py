@@ -6,7 +6,6 @@ import datetime as dt
 import sys
 import threading
 import uuid
-from typing import Any
 
 import click
 
@@ -108,11 +107,9 @@ def sample_row(sink: str, now: dt.datetime, link: str) -> OutboxRow:
                 steps=("Nothing to do: this is a test",), details=(("Sink", sink), ("Sent", when(iso(now)) or "")),
                 link=link, link_text="Open Partner Central")
     stamp = iso(now)
-    fields: dict[str, Any] = {
-        "event_key": f"evk_test_{uuid.uuid4().hex[:20]}", "sink": sink, "kind": TEST_KIND, "subject_id": "test",
-        "deal_id": None, "priority": "LOW", "due_at": iso(now + dt.timedelta(hours=24)),
-        "subject": "🧪 Test message from poller", "task_body": "", "note_body": None, "owner_id": None,
-        "route_reason": None, "task_state": "sending", "task_id": None, "note_state": "none", "note_id": None,
-        "attempts": 0, "last_error": None, "sending_since": stamp, "created_at": stamp, "updated_at": stamp,
-        "card": card.to_json()}
-    return OutboxRow(**fields)
+    return OutboxRow(
+        event_key=f"evk_test_{uuid.uuid4().hex[:20]}", sink=sink, kind=TEST_KIND, subject_id="test", deal_id=None,
+        priority="LOW", due_at=iso(now + dt.timedelta(hours=24)), subject="🧪 Test message from poller", task_body="",
+        note_body=None, owner_id=None, route_reason=None, task_state="sending", task_id=None, note_state="none",
+        note_id=None, attempts=0, last_error=None, sending_since=stamp, created_at=stamp, updated_at=stamp,
+        card=card.to_json())

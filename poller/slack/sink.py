@@ -31,7 +31,7 @@ BUSY_WAITS = 5  # 429s waited out for one message before it is left for the next
 class SlackSink:
     """An incoming webhook as a sink: a message per row, posted write-ahead, never looked up (it cannot be)."""
 
-    parts = (Part.TASK,)  # one message per row: its state is the row's task state
+    parts: tuple[Part, ...] = (Part.TASK,)  # one message per row: its state is the row's task state
     batch_size = 1
     settle_time = 0.0  # nothing to wait for: there is nothing to look up
 

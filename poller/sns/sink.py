@@ -47,7 +47,7 @@ def make_client(topic_arn: str, *, timeout: float) -> Any:
 class SnsSink:
     """A topic as a sink: a message per row, ten rows per PublishBatch, never looked up (it cannot be)."""
 
-    parts = (Part.TASK,)  # one message per row: its state is the row's task state
+    parts: tuple[Part, ...] = (Part.TASK,)  # one message per row: its state is the row's task state
     batch_size = 10  # PublishBatch's limit
     settle_time = 0.0  # republished at once: inside a FIFO topic's 5-minute deduplication window
 
