@@ -299,3 +299,40 @@ def test_outbox_retry_of_a_key_retries_the_sink_that_failed_it(pc_sim, hub_sim, 
     assert "put 1 failed notification back to pending" in retried.output and "hubspot" in retried.output
     assert run_cycle(app).summary["delivered"] == 1
     assert len(hub_sim.tasks()) == 1 and slack_keys(slack_sim) == Counter({key: 1})
+
+
+def test_long_text_full_of_control_characters_is_cut_to_block_kit_limits(pc_sim, hub_sim, slack_sim, tmp_path):
+    """Escaping multiplies `&<>` by four or five; every part is still cut to Slack's limits, never inside an entity,
+    so Slack accepts the message (its simulator refuses what Slack would)."""
+    webhook = slack_sim.add_webhook()
+    app = baseline(pc_sim, hub_sim, tmp_path, count=3, POLLER_SINK_DEALS_WEBHOOK_URL=webhook)
+    pc_sim.update_opportunity("O1000000", {"LifeCycle": {"ReviewStatus": "Action Required",
+                                                         "ReviewComments": "&<>" * 2000}})
+    assert run_cycle(app).status == "ok"
+    (posted,) = slack_sim.posted()
+    assert slack_sim.refusals == []
+    texts = [b["text"]["text"] for b in posted.payload["blocks"] if b["type"] == "section" and "text" in b]
+    assert max(len(t) for t in texts) <= 3000 and any(t.endswith("…") for t in texts)
+    assert all(show(t).mentions == [] and "&amp" not in show(t).text for t in texts)
+
+
+def test_the_simulators_refuse_what_slack_and_sns_refuse(slack_sim, sns_sim):
+    """The checks the end-to-end tests lean on can fail: an over-long header, a 100-character subject."""
+    import urllib.error
+    import urllib.request
+
+    import boto3
+
+    webhook = slack_sim.add_webhook()
+    header = {"blocks": [{"type": "header", "text": {"type": "plain_text", "text": "x" * 151}}]}
+    request = urllib.request.Request(webhook, data=json.dumps(header).encode(), method="POST",
+                                     headers={"Content-Type": "application/json"})
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(request, timeout=5)
+    assert (refused.value.code, refused.value.read()) == (400, b"invalid_blocks")
+
+    topic = sns_sim.create_topic("t")
+    client = boto3.client("sns", region_name="us-east-1")
+    answer = client.publish_batch(TopicArn=topic, PublishBatchRequestEntries=[
+        {"Id": "a", "Message": "m", "Subject": "s" * 100}, {"Id": "b", "Message": "m", "Subject": "s" * 99}])
+    assert [f["Id"] for f in answer["Failed"]] == ["a"] and [s["Id"] for s in answer["Successful"]] == ["b"]
