@@ -11,15 +11,18 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from poller.budget.limits import Limits
-from poller.budget.pace import RateGate
+from poller.budget.pace import RateGate, SlotStore
 from poller.budget.reads import HOST as PC_HOST
 from poller.budget.reads import ReadBudget
 from poller.budget.requests import HOST as HUBSPOT_HOST
 from poller.clock import epoch, utc_now
 from poller.config import Settings
+from poller.config.sinks import SinkSettings
 from poller.core.model import Deal
+from poller.core.routes import SinkRoute
 from poller.core.rules import RuleConfig
 from poller.delivery.protocol import Delivery, DeliveryOutcome
+from poller.delivery.routing import Owners
 from poller.delivery.sink import Sink
 from poller.errors import StopRequested
 from poller.hubspot.deals import HubSpotDeals
@@ -28,6 +31,10 @@ from poller.hubspot.portal import HubSpotPortal
 from poller.hubspot.sink import HubSpotSink
 from poller.partner_central import PartnerCentral, make_client
 from poller.retry import RetrySettings
+from poller.slack.sink import PER_SECOND as SLACK_PER_SECOND
+from poller.slack.sink import SlackSink
+from poller.sns.sink import SnsSink
+from poller.sns.sink import make_client as make_sns_client
 from poller.stopping import interruptible
 from poller.store import StateStore, open_store
 from poller.store.lease import Lease
@@ -60,10 +67,13 @@ class App:
             sink.begin_run()
 
     @property
-    def sink_names(self) -> tuple[str, ...]:
-        """The sinks each notification is queued for: the configured ones; without a HubSpot token still HubSpot's,
-        so that a later run with one delivers what was recorded (a dry run, `deliver = false`)."""
-        return tuple(sink.name for sink in self.sinks) or (HubSpotSink.name,)
+    def sink_routes(self) -> tuple[SinkRoute, ...]:
+        """The sinks each notification is queued for, with their routes: HubSpot's (every notification, with a note)
+        and each configured one's. Queued also while they cannot deliver (no token, a dry run, `deliver = false`),
+        so that a later run delivers what was recorded."""
+        return (SinkRoute(sink=HubSpotSink.name, notes=True), *(sink.route for sink in self.settings.sinks))
+
+    sink_names = sink_routes  # its name before sinks had routes (Outbox.enqueue takes either)
 
     def deliver(self) -> DeliveryOutcome:
         """Deliver the outbox through every sink."""
@@ -150,5 +160,24 @@ def build_app(settings: Settings, *, pc_client: Any = None, pacing: bool = True,
         app.deals = HubSpotDeals(portal, deal_fields={f: p for f, p in mapping if p},
                                  deal_currency=settings.deal_currency, deal_id_property=settings.deal_id_property)
         app.owners = HubSpotOwners(portal, store.owners, clock=clock, atomic=store.atomic)
-        app.sinks = (HubSpotSink(portal, store, settle_time=settings.settle_time),)
+        app.sinks = (HubSpotSink(portal, store, settle_time=settings.settle_time),
+                     *(sink_for(config, settings, owners=app.owners, budgets=store.budgets, retry=retry, pause=pause,
+                                pacing=pacing, count_call=app.count_call) for config in settings.sinks))
     return app
+
+
+def sink_for(config: SinkSettings, settings: Settings, *, owners: Owners | None, budgets: SlotStore | None,
+             retry: RetrySettings, pause: Callable[[float], None], pacing: bool = True,
+             count_call: Callable[[str], None] = lambda host: None) -> Sink:
+    """A configured Slack or SNS sink. In a cycle they deliver beside HubSpot: their rows are routed by its deals'
+    owners, and `owners` names them in the messages; `budgets` keeps Slack's pace across runs."""
+    host = f"{config.type}:{config.name}"  # the run row counts each sink's requests apart
+    if config.type == "slack":
+        gate = RateGate(SLACK_PER_SECOND if pacing else None, clock=epoch, shared=budgets, sleep=pause,
+                        name=f"slack_pace:{config.name}")
+        return SlackSink(config, owners=owners, deal_url=settings.hubspot_deal_url, timeout=settings.http_timeout,
+                         run_time_budget=settings.run_time_budget, retry=retry, gate=gate,
+                         count_call=lambda: count_call(host), sleep=pause)
+    assert config.topic_arn is not None
+    return SnsSink(config, make_sns_client(config.topic_arn, timeout=settings.http_timeout), owners=owners,
+                   deal_url=settings.hubspot_deal_url, retry=retry, count_call=lambda: count_call(host))

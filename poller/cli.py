@@ -18,6 +18,7 @@ from poller.commands.outbox_cmd import outbox_group
 from poller.commands.preview_cmd import preview_command
 from poller.commands.prune_cmd import prune_command
 from poller.commands.run_cmd import run_command
+from poller.commands.sinks_cmd import sinks_group
 from poller.commands.state_cmd import state_group
 from poller.errors import ConfigError, PollerError, UsageError
 
@@ -60,5 +61,5 @@ def cli(config: str | None, db: str | None, log_format: str | None, verbose: boo
 
 
 for command in (run_command, state_group, demo_command, simulate_command, daemon_command, backfill_command,
-                config_group, outbox_group, prune_command, preview_command, dashboard_command):
+                config_group, outbox_group, prune_command, preview_command, dashboard_command, sinks_group):
     cli.add_command(command)

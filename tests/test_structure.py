@@ -25,7 +25,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("store", ("poller.store",)),
     ("budget", ("poller.budget",)),
     ("delivery", ("poller.delivery",)),
-    ("adapters", ("poller.partner_central", "poller.hubspot")),
+    ("adapters", ("poller.partner_central", "poller.hubspot", "poller.slack", "poller.sns")),
     ("app", ("poller.app",)),
     ("run", ("poller.run",)),
     ("demo", ("poller.demo",)),

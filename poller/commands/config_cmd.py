@@ -64,6 +64,9 @@ def check(ctx: click.Context, skip_hubspot: bool, offline: bool, as_json: bool) 
     checks = [Check(system="settings", name="settings", ok=True,
                     detail=f"valid ({path or 'no poller.toml'}; catalog {settings.catalog}; templates: {described})"),
               check_state(settings)]
+    # Sinks beyond HubSpot are checked by sending: nothing cheaper proves a webhook (`poller sinks test NAME`).
+    checks += [Check(system="sinks", name=s.name, ok=True, detail=f"{s.type}, valid; not contacted: poller sinks "
+                                                                  f"test {s.name} sends a sample") for s in settings.sinks]
     if not offline:
         checks += check_partner_central(settings)
         if not skip_hubspot:

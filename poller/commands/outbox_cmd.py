@@ -85,7 +85,7 @@ def retry(ctx: click.Context, event_keys: tuple[str, ...], kinds: tuple[str, ...
     verb = "would put" if dry_run else "put"
     click.echo(f"{verb} {len(selected)} failed notification{'s' if len(selected) != 1 else ''} back to pending"
                + ("" if dry_run else "; the next `poller run` sends them") + ":")
-    click.echo(table([_shown(r) for r in selected], ["event_key", "kind", "subject_id", "failed", "attempts",
+    click.echo(table([_shown(r) for r in selected], ["event_key", "sink", "kind", "subject_id", "failed", "attempts",
                                                       "last_error"], {"last_error": 70}))
 
 

@@ -65,7 +65,7 @@ def outbox(ctx: click.Context, status: str | None, limit: int, as_json: bool) ->
     for row in rows:  # the latest entry of the row's history, and how many there are
         latest = row["history"][-1] if row["history"] else None
         row["history"] = latest and f"{latest['action']} {latest['at'][:16]} ({len(row['history'])})"
-    say(table(rows, ["event_key", "kind", "subject_id", "deal_id", "owner_id", "status", "attempts",
+    say(table(rows, ["event_key", "sink", "kind", "subject_id", "deal_id", "owner_id", "status", "attempts",
                      "route_reason", "last_error", "history", "subject"],
                      {"subject": 60, "last_error": 50, "route_reason": 50}))
 

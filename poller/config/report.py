@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from poller.config.settings import ENV, TOKEN_FILE_ENV, Settings
+from poller.config.sinks import ENV_PREFIX as SINK_ENV_PREFIX
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -33,13 +34,15 @@ def effective(settings: Settings, path: str | None, *, db_flag: bool = False,
     in_file: set[str] = set()
     if path:
         data = tomllib.loads(Path(path).read_text())
-        in_file = set(data.get("poller", data))
+        in_file = set(data.get("poller", data)) | ({"sinks"} & set(data))
     rows = []
     for f in fields(Settings):
         value = getattr(settings, f.name)
         var = ENV.get(f.name)
         if f.name == "db" and db_flag:
             source = "--db"
+        elif f.name == "sinks" and any(k.startswith(SINK_ENV_PREFIX) and v for k, v in env.items()):
+            source = f"env {SINK_ENV_PREFIX}*" + (f" and file {path}" if "sinks" in in_file else "")
         elif var and env.get(var) not in (None, ""):
             source = f"env {var}"
         elif f.name == "hubspot_access_token" and value and env.get(TOKEN_FILE_ENV):
@@ -50,6 +53,8 @@ def effective(settings: Settings, path: str | None, *, db_flag: bool = False,
             source = "default"
         if f.name == "hubspot_access_token":
             value = "*** (set)" if value else None
+        elif f.name == "sinks":
+            value = [sink.shown() for sink in value]  # a webhook URL is a secret: shown as set, never as itself
         elif isinstance(value, tuple) and value and isinstance(value[0], tuple):
             value = dict(value)
         elif isinstance(value, tuple):

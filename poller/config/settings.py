@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from poller import redaction
+from poller.config.sinks import SinkSettings, load_sinks
 from poller.config.values import (
     BOUNDS,
     boolean,
@@ -64,6 +65,11 @@ class Settings:
     deal_currency: str = "USD"
     # A folder of notification templates over the built-in defaults (None: the defaults alone); see the README.
     template_dir: str | None = None
+    # Sinks beyond HubSpot (Slack, SNS): opt-in, each with its route (poller.config.sinks).
+    sinks: tuple[SinkSettings, ...] = ()
+    # The deal's page in HubSpot, for the buttons of those sinks' messages: https://app.hubspot.com/contacts/
+    # <portal id>/record/0-3/{id}. Unset: the messages name the deal id without a link.
+    hubspot_deal_url: str | None = None
 
     @property
     def hubspot_configured(self) -> bool:
@@ -92,6 +98,7 @@ ENV = {
     "conflict_reraise_hours": "POLLER_CONFLICT_RERAISE_HOURS",
     "muted_kinds": "POLLER_MUTED_KINDS",
     "partner_central_url": "POLLER_PARTNER_CENTRAL_URL",
+    "hubspot_deal_url": "POLLER_HUBSPOT_DEAL_URL",
     "log_format": "POLLER_LOG_FORMAT",
     "conflict_mapping": "POLLER_CONFLICT_MAPPING",
     "deal_currency": "POLLER_DEAL_CURRENCY",
@@ -163,7 +170,7 @@ def _coerce(name: str, raw: Any, kinds: tuple[str, ...], priorities: tuple[str, 
     text = raw.strip() or None
     if text is not None and name == "hubspot_base_url":
         check_base_url(text, name)
-    if text is not None and name == "partner_central_url":
+    if text is not None and name in ("partner_central_url", "hubspot_deal_url"):
         check_link_template(text, name)
     return text
 
@@ -208,9 +215,11 @@ def load_settings(config_path: str | None = None, environ: dict[str, str] | None
     names = {f.name for f in fields(Settings)}
     values: dict[str, Any] = {}
     path = config_path or env.get("POLLER_CONFIG") or ("poller.toml" if Path("poller.toml").exists() else None)
+    sink_tables: Any = {}
     if path:
-        data = _read_toml(path)
-        data = data.get("poller", data)  # accept a [poller] table or top-level keys
+        whole = _read_toml(path)
+        data = whole.get("poller", whole)  # accept a [poller] table or top-level keys
+        sink_tables = data.pop("sinks", None) or whole.get("sinks", {})  # [poller.sinks.X] or [sinks.X]
         for key, raw in data.items():
             if key not in names or key == "hubspot_access_token":
                 hint = " (tokens come from HUBSPOT_ACCESS_TOKEN or HUBSPOT_ACCESS_TOKEN_FILE)" \
@@ -223,6 +232,7 @@ def load_settings(config_path: str | None = None, environ: dict[str, str] | None
                 values[key] = _coerce(key, env[var], KINDS, PRIORITIES)
             except ConfigError as exc:
                 raise ConfigError(f"{exc} ({var})") from None
+    values["sinks"] = load_sinks(sink_tables, env, KINDS, PRIORITIES, path or "poller.toml")
     if "hubspot_access_token" not in values and env.get(TOKEN_FILE_ENV):
         values["hubspot_access_token"] = _read_token_file(env[TOKEN_FILE_ENV])
     for key, raw in (overrides or {}).items():

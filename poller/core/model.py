@@ -7,6 +7,8 @@ import json
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from poller.core.card import Card
+
 # The ten event kinds of DESIGN §3, in the order the design lists them.
 KINDS = (
     "new_opportunity",
@@ -245,3 +247,4 @@ class Notification:
     task_body: str  # HTML, every Partner Central value escaped
     note_body: str | None  # HTML; None when there is no deal to hang it on (invitations)
     extra: dict[str, Any] = field(default_factory=dict)
+    card: Card | None = None  # the same words as plain text in parts, for sinks that lay out their own message

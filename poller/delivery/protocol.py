@@ -20,7 +20,6 @@ from poller.store.database import StateStore
 from poller.store.outbox import OutboxRow, Part, State
 
 log = logging.getLogger(__name__)
-BATCH = 100
 MAX_ATTEMPTS = 8  # sends of one row, task and note together (a clean delivery takes 2)
 
 
@@ -43,14 +42,23 @@ class Delivery:
 
     def deliver(self, sinks: Sequence[Sink]) -> DeliveryOutcome:
         """Every routable row through its sink as exactly one delivery (or as much as the budgets allow); a sink
-        that must stop leaves its rows for the next cycle and the next sink still goes, unless the run must stop."""
+        that must stop or cannot be used leaves its rows for the next cycle and the next sink still goes, unless the
+        run must stop. The first sink that could not be used fails the run once the others had their turn."""
         delivered, parked, deferred = 0, 0, []
+        failure: FatalError | None = None
         for sink in sinks:
-            outcome, stop = self._deliver(sink)
+            try:
+                outcome, stop = self._deliver(sink)
+            except FatalError as exc:  # its rows stay pending; one broken sink never holds back another
+                log.error("%s cannot be used now: %s; its notifications wait in the outbox", sink.label, exc)
+                failure = failure or exc
+                continue
             delivered, parked = delivered + outcome.delivered, parked + outcome.parked
             deferred += [outcome.deferred] if outcome.deferred else []
             if stop:
                 break
+        if failure is not None:
+            raise failure
         return DeliveryOutcome(delivered=delivered, parked=parked, deferred="; ".join(deferred) or None)
 
     def _deliver(self, sink: Sink) -> tuple[DeliveryOutcome, bool]:
@@ -77,10 +85,10 @@ class Delivery:
         return DeliveryOutcome(delivered=delivered, parked=parked, deferred=deferred), stop
 
     def send_pending(self, sink: Sink, part: Part) -> int:
-        """Send pending rows of one part in batches of ≤100; return how many requests were made."""
+        """Send pending rows of one part in the sink's batches (HubSpot ≤100); return how many requests were made."""
         requests = 0
         while True:
-            rows = self.store.outbox.sendable(sink.name, part, needs_deal=sink.needs_deal(part), limit=BATCH)
+            rows = self.store.outbox.sendable(sink.name, part, needs_deal=sink.needs_deal(part), limit=sink.batch_size)
             if not rows:
                 return requests
             requests += self._send(sink, part, rows)

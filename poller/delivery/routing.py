@@ -66,6 +66,12 @@ def route_pending(store: StateStore, sink: Sink, owners: Owners, deals_source: D
                 reason = f"{reason}; fallback owner {fallback} is not an active owner"
             else:
                 reason = f"{reason}; no fallback owner ({FALLBACK_HINT})"
+        if owner is not None and not sink.takes_owner(owner):
+            with store.atomic():
+                store.outbox.drop(row["event_key"], sink=sink.name)
+            log.info("%s (%s) is not for %s: its owner %s is not among the sink's owners", row["event_key"],
+                     row["kind"], sink.label, owner)
+            continue
         with store.atomic():
             if owner is not None and deal_missing:
                 # A note needs a record to live on: deliver like an invitation, full context in the task.

@@ -1,4 +1,4 @@
-"""The Sink interface: what the outbox protocol needs of a place notifications go to (HubSpot today; Slack, SNS next)."""
+"""The Sink interface: what the outbox protocol needs of a place notifications go to (HubSpot, Slack, SNS)."""
 
 from __future__ import annotations
 
@@ -60,6 +60,13 @@ class Sink(Protocol):
     label: str  # how logs and stored reasons name it ("HubSpot")
     parts: tuple[Part, ...]  # the parts of a row it sends, in order
     settle_time: float  # seconds after an uncertain send before a lookup can be trusted
+    # Rows per send: as many as one request carries (HubSpot 100, SNS 10); 1 where each row is its own request (a
+    # Slack webhook), so that a crash or a timeout leaves at most that one row uncertain.
+    batch_size: int
+
+    def takes_owner(self, owner_id: str) -> bool:
+        """Whether a row routed to this owner is for this sink (its route's owners); if not, the row is dropped."""
+        ...
 
     def needs_deal(self, part: Part) -> bool:
         """Whether this part can only go out with a deal to live on (a HubSpot note)."""

@@ -21,6 +21,7 @@ class HubSpotSink:
     name = "hubspot"
     label = "HubSpot"
     parts: tuple[Part, ...] = (Part.TASK, Part.NOTE)
+    batch_size = 100  # inputs per batch create
 
     def __init__(self, portal: HubSpotPortal, store: StateStore, *, settle_time: float):
         self.portal = portal
@@ -28,6 +29,9 @@ class HubSpotSink:
         self.settle_time = settle_time  # an uncertain send is looked up only this long after it left
         self.keys = KeyHome(portal, store)
         self.modes: dict[str, str] = {}  # per part, where the event key is carried: "property" or "body"
+
+    def takes_owner(self, owner_id: str) -> bool:
+        return True  # the default sink: every notification, whoever owns it
 
     def needs_deal(self, part: Part) -> bool:
         return part is Part.NOTE  # a note needs a record to live on

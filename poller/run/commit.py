@@ -131,7 +131,7 @@ def derive_and_commit(run: Run, fetched: Sequence[Fetched], *, baseline: bool, s
         fresh = app.store.outbox.record_events(events, detected_at=now_iso, source=source, run_id=run.id)
         new_events = [e for e in events if e.key in fresh]
         notifications = plan(new_events, contexts, now, rules=app.rules)
-        app.store.outbox.enqueue(notifications, now_iso, sinks=app.sink_names)
+        app.store.outbox.enqueue(notifications, now_iso, sinks=app.sink_routes)
         if cursor is not None:
             app.store.advance_cursor(cursor[0], cursor[1], now_iso)
     tally.events += len(new_events)

@@ -105,6 +105,6 @@ def _commit(app: App, fresh: list[tuple[Invitation | None, Invitation]], *, run_
             app.store.records.save_invitation(new, now_iso, notified_event_key=notified)
         notifications = plan([e for e in all_events if e.key in new_keys],
                              {new.invitation_id: new for _old, new in fresh}, now, rules=app.rules)
-        app.store.outbox.enqueue(notifications, now_iso, sinks=app.sink_names)
+        app.store.outbox.enqueue(notifications, now_iso, sinks=app.sink_routes)
     tally.events += len(new_keys)
     tally.notifications.extend(notifications)

@@ -65,7 +65,7 @@ def _replay_one(run: Run, old: Snapshot | None, new: Snapshot, row: dict[str, An
     now_iso = iso(now)
     fresh = app.store.outbox.record_events(candidates, detected_at=now_iso, source="backfill", run_id=run.id)
     notifications = plan([e for e in candidates if e.key in fresh], {new.opportunity_id: new}, now, rules=app.rules)
-    app.store.outbox.enqueue(notifications, now_iso, sinks=app.sink_names)
+    app.store.outbox.enqueue(notifications, now_iso, sinks=app.sink_routes)
     tally.events += len(fresh)
     tally.notifications.extend(notifications)
 

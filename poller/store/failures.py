@@ -30,11 +30,12 @@ class Failures:
         return select_rows(self.db, " AND ".join(where), params)
 
     def statuses(self, keys: Sequence[str]) -> dict[str, str]:
-        """The status (outbox_status) of each row with one of these event keys."""
+        """The status (outbox_status) of each event key; with a row per sink, `failed` when any of them failed."""
         found: dict[str, str] = {}
         for chunk in chunks(keys):
-            found.update((r[0], r[1]) for r in self.db.execute(
-                f"SELECT event_key, status FROM outbox_status WHERE event_key IN ({marks(chunk)})", chunk))
+            for key, status in self.db.execute(
+                    f"SELECT event_key, status FROM outbox_status WHERE event_key IN ({marks(chunk)})", chunk):
+                found[key] = "failed" if "failed" in (status, found.get(key)) else status
         return found
 
     def retry(self, keys: Sequence[str], now: str, by: str) -> int:

@@ -11,6 +11,7 @@ from typing import Any, TypedDict
 from sqlite_utils import Database
 
 from poller.core.model import Event, Notification
+from poller.core.routes import SinkRoute
 from poller.redaction import redact
 
 DEFAULT_SINK = "hubspot"  # the sink every row had before rows named theirs (m008), and the one there is
@@ -58,6 +59,7 @@ class OutboxRow(TypedDict):
     sending_since: str | None
     created_at: str
     updated_at: str
+    card: str | None  # JSON of the notification's card, for sinks that lay out their own message (m010)
 
 
 def chunks(items: Sequence[Any], size: int = CHUNK) -> Iterable[list[Any]]:
@@ -101,17 +103,24 @@ class Outbox:
             "SELECT kind FROM events WHERE subject_id = ? AND run_id = ?", [subject_id, run_id])}
 
     # --- rows
-    def enqueue(self, notifications: Iterable[Notification], now: str, *, sinks: Sequence[str] = (DEFAULT_SINK,)) -> int:
-        """One row per notification and sink, each with its own states; a row already there stays as it is."""
+    def enqueue(self, notifications: Iterable[Notification], now: str, *,
+                sinks: Sequence[str | SinkRoute] = (DEFAULT_SINK,)) -> int:
+        """One row per notification and sink that takes it (its route: kinds, lowest priority), each with its own
+        states; a row already there stays as it is. A sink named without a route takes everything, with a note."""
+        routes = [SinkRoute(sink=s, notes=True) if isinstance(s, str) else s for s in sinks]
         count = 0
         for n in notifications:
-            for sink in sinks:
+            for route in routes:
+                if not route.takes(n.kind, n.priority):
+                    continue
+                note = n.note_body if route.notes else None
+                card = None if route.notes or n.card is None else n.card.to_json()
                 cursor = self.db.execute(
                     "INSERT OR IGNORE INTO outbox (event_key, sink, kind, subject_id, deal_id, priority, due_at, subject,"
-                    " task_body, note_body, note_state, created_at, updated_at)"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    [n.event_key, sink, n.kind, n.subject_id, n.deal_id, n.priority, n.due_at, n.subject, n.task_body,
-                     n.note_body, State.PENDING if n.note_body is not None else State.NONE, now, now])
+                    " task_body, note_body, note_state, card, created_at, updated_at)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    [n.event_key, route.sink, n.kind, n.subject_id, n.deal_id, n.priority, n.due_at, n.subject,
+                     n.task_body, note, State.PENDING if note is not None else State.NONE, card, now, now])
                 count += cursor.rowcount
         return count
 
@@ -204,6 +213,12 @@ class Outbox:
         """Forget a row's owner (the sink refused it) so that routing resolves one again."""
         self.db.execute("UPDATE outbox SET owner_id = NULL, route_reason = ?, updated_at = ? WHERE event_key = ? AND sink = ?",
                         [redact(reason), now, key, sink])
+
+    def drop(self, key: str, *, sink: str) -> None:
+        """The row is not for this sink after all (routed to an owner outside the sink's owners): it goes, with its
+        history. Never a HubSpot row: HubSpot's route takes every owner."""
+        self.db.execute("DELETE FROM outbox_history WHERE event_key = ? AND sink = ?", [key, sink])
+        self.db.execute("DELETE FROM outbox WHERE event_key = ? AND sink = ?", [key, sink])
 
     def without_deal(self, key: str, *, sink: str = DEFAULT_SINK) -> None:
         """The row's deal is gone: it goes out like an invitation's, the note's full context in its task, no note."""

@@ -23,7 +23,7 @@ def runs(db: Database, limit: int = 20) -> list[dict[str, Any]]:
 
 
 def outbox(db: Database, status: str | None = None, limit: int = 200) -> list[dict[str, Any]]:
-    columns = ("event_key, kind, subject_id, deal_id, owner_id, priority, due_at, status, task_state, task_id, "
+    columns = ("event_key, sink, kind, subject_id, deal_id, owner_id, priority, due_at, status, task_state, task_id, "
                "note_state, note_id, attempts, route_reason, last_error, subject, created_at, updated_at")
     if status is None:
         rows = list(db.query(f"SELECT {columns} FROM outbox_status ORDER BY created_at DESC LIMIT ?", [limit]))

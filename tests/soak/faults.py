@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import Counter
 from collections.abc import Callable
+from typing import Any
 
 from soak.scripts import DWELL, Script, Streams, held, hours, pick
 from soak.state import Opp
@@ -23,20 +24,28 @@ def late_commit(hub, path: str) -> None:  # noqa: ANN001
 
 # Per simulated day, whatever the portfolio size.
 RATES = {"pc_throttle": 4, "pc_5xx": 3, "malformed": 2, "garbled": 0.5, "list_garbled": 0.3,
-         "hub_storm": 1, "hub_5xx_read": 2, "hub_5xx_write": 1.5, "late_commit": 2, "kill": 2}
+         "hub_storm": 1, "hub_5xx_read": 2, "hub_5xx_write": 1.5, "late_commit": 2, "kill": 2,
+         "slack_fault": 3, "sns_fault": 3}
+SINK_FAULTS = ("slack_fault", "sns_fault")
 
 
 class Faults:
     """Draws faults each gap and injects them; counts what was injected for the report."""
 
-    def __init__(self, world: World, streams: Streams, rates: dict[str, float], enabled: set[str]):
-        self.world, self.streams, self.enabled = world, streams, enabled
+    def __init__(self, world: World, streams: Streams, rates: dict[str, float], enabled: set[str],
+                 sinks: Any = None):
+        self.world, self.streams, self.enabled, self.sinks = world, streams, enabled, sinks
         self.rates = {name: rate for name, rate in rates.items() if name in enabled}
         self.injected: Counter[str] = Counter()
         self.kill_next = False
 
     def inject(self, gap: dt.timedelta) -> None:
-        for name in self.streams.arrivals(self.rates, gap, 1):
+        # The sinks' faults come from their own random stream, so a seed's world and its other faults stay the same
+        # with or without them.
+        world = {name: rate for name, rate in self.rates.items() if name not in SINK_FAULTS}
+        sinks = {name: rate for name, rate in self.rates.items() if name in SINK_FAULTS}
+        drawn = self.streams.arrivals(world, gap, 1) + (self.sinks.arrivals(sinks, gap) if self.sinks else [])
+        for name in drawn:
             action: Callable[[], object] = getattr(self, name)
             if action() is not False:
                 self.injected[name] += 1
@@ -90,6 +99,19 @@ class Faults:
 
     def late_commit(self) -> None:
         late_commit(self.world.hub, self.world.rng.choice([TASKS, NOTES]))
+
+    # --- sinks beyond HubSpot (soak/sinks.py)
+    def slack_fault(self) -> bool:
+        if self.sinks is None:
+            return False
+        self.sinks.slack_fault()
+        return True
+
+    def sns_fault(self) -> bool:
+        if self.sinks is None:
+            return False
+        self.sinks.sns_fault()
+        return True
 
     # --- the process
     def kill(self) -> None:

@@ -17,6 +17,8 @@ from typing import Any
 from poller.simulators.call_log import log_call_times
 from poller.simulators.hubspot.simulator import HubSpotSimulator
 from poller.simulators.partner_central.simulator import PartnerCentralSimulator
+from poller.simulators.slack.simulator import SlackSimulator
+from poller.simulators.sns.simulator import SnsSimulator
 from soak import scripts, scripts_aws
 from soak.budgets import budget_windows
 from soak.clock import SharedClock
@@ -27,6 +29,7 @@ from soak.procs import TOKEN, Daemon, KillRun, child_env
 from soak.report import Report
 from soak.scripts import Streams
 from soak.seed import seed_world
+from soak.sinks import Sinks
 from soak.state import LEAVER
 from soak.truth import Truth
 from soak.world import World
@@ -93,16 +96,18 @@ class Soak:
     def run(self) -> Report:
         started = time.monotonic()
         with PartnerCentralSimulator(clock=self.clock.now) as pc, \
-                HubSpotSimulator(token=TOKEN, rate_limit=100, clock=self.clock.time) as hub:
+                HubSpotSimulator(token=TOKEN, rate_limit=100, clock=self.clock.time) as hub, \
+                SlackSimulator(per_second=1, clock=self.clock.time) as slack, SnsSimulator(clock=self.clock.time) as sns:
             self.pc, self.hub = pc, hub
+            sinks = Sinks(slack, sns, self.config.seed)
             pc_log, hub_log = log_call_times(pc, self.clock.time), log_call_times(hub, self.clock.time)
             world = self.world = World(pc, hub, self.clock, self.truth, self.rng)
             seed_world(world, self.config.opportunities, closed_share=self.config.closed_share)
             self.streams = Streams(world, self.rng)
             self.faults = Faults(world, self.streams, {**FAULT_RATES, **dict(self.config.fault_rates)},
-                                 set(self.config.faults))
+                                 set(self.config.faults), sinks=sinks)
             budget = {"POLLER_PC_DAILY_BUDGET": str(self.config.pc_daily_budget),
-                      "POLLER_SWEEP_PERIOD": f"{self.config.sweep_hours:g}h"}
+                      "POLLER_SWEEP_PERIOD": f"{self.config.sweep_hours:g}h", **sinks.env()}
             self.env = child_env(self.workdir, pc.url, hub.url, self.config.plant, budget)
             self.daemon = Daemon(self.workdir, self.env, self.config.seed)
             try:
@@ -112,6 +117,7 @@ class Soak:
                 self.daemon.stop()
             sent = sent_notifications(hub, self.workdir / "poller.db")
             outcome = compare(self.truth.expected, sent, world)
+            per_sink = sinks.compare(self.truth.expected, self.workdir / "poller.db", world)
             windows = budget_windows(pc_log, hub_log, pc_per_second=self.config.pc_per_second,
                                      pc_per_day=self.config.pc_daily_budget, hub_per_10s=self.config.hub_per_10s)
             assert self.changes_from is not None
@@ -120,7 +126,7 @@ class Soak:
                           cycles=self.cycles, sent=len(sent), hub_calls=len(hub_log),
                           pc_calls=sum(1 for t in pc_log.times if t >= since),
                           pc_operations=pc_log.counts(), hub_operations=hub_log.counts(),
-                          faults=self.faults.injected, simulated=self.clock.now() - self.changes_from,
+                          faults=self.faults.injected, simulated=self.clock.now() - self.changes_from, sinks=per_sink,
                           wall_seconds=time.monotonic() - started)
 
     # --- phases

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +34,7 @@ class Report:
     faults: Counter[str]
     simulated: dt.timedelta
     wall_seconds: float
+    sinks: dict[str, Outcome] = field(default_factory=dict)  # Slack and SNS: each held against the truth alone
 
     @property
     def days(self) -> float:
@@ -55,6 +56,12 @@ class Report:
             if items:
                 kinds = Counter(getattr(i, "kind", "?") for i in items)
                 found.append(f"{len(items)} {name}: {dict(sorted(kinds.items(), key=lambda kv: (-kv[1], kv[0])))}")
+        for sink, outcome in sorted(self.sinks.items()):
+            for name, items in (("missed", outcome.missed), ("duplicated", outcome.duplicated),
+                                ("spurious", outcome.spurious)):
+                if items:
+                    kinds = Counter(getattr(i, "kind", "?") for i in items)
+                    found.append(f"{sink}: {len(items)} {name}: {dict(sorted(kinds.items()))}")
         if self.wrong:
             found.append(f"{self.wrong} wrong: {dict(sorted(o.wrong.items(), key=lambda kv: (-kv[1], kv[0])))}")
         found.extend(w.line for w in self.windows if w.over)
@@ -70,6 +77,9 @@ class Report:
             "missed": len(o.missed), "duplicated": len(o.duplicated), "duplicated (same event key)":
                 o.same_key_duplicates, "wrong": self.wrong, "spurious": len(o.spurious),
             "budget overruns": self.overruns, "kills survived": self.cycles.kills,
+            **{f"{sink} {what}": value for sink, o in sorted(self.sinks.items()) for what, value in (
+                ("messages", len(o.matched) + len(o.duplicated) + len(o.spurious)), ("missed", len(o.missed)),
+                ("duplicated", len(o.duplicated)), ("spurious", len(o.spurious)))},
             **{f"latency p{q} (min)": _round(percentile(lat, q)) for q in (50, 95, 99)},
             "HubSpot calls per notification": round(self.hub_calls / self.sent, 3) if self.sent else None,
             "Partner Central reads per day": round(self.pc_calls / max(self.days, 1e-9)),

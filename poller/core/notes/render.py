@@ -7,10 +7,11 @@ import unicodedata
 from datetime import datetime, timedelta
 from urllib.parse import quote
 
+from poller.core.card import Card
 from poller.core.model import Event, Invitation, Notification, Snapshot
-from poller.core.notes.fields import note_fields
+from poller.core.notes.fields import note_fields, value_lines
 from poller.core.notes.parts import Html
-from poller.core.notes.wording import clip, wording
+from poller.core.notes.wording import Wording, clip, wording
 from poller.core.rules import RuleConfig
 from poller.core.timefmt import iso, parse_iso
 
@@ -64,6 +65,15 @@ def _link(event: Event, context: Snapshot | Invitation | None, rules: RuleConfig
     return url, Html(f'<p><a href="{_e(url)}">Open opportunity {_e(event.subject_id)} in Partner Central</a></p>')
 
 
+def _card(event: Event, context: Snapshot | Invitation | None, w: Wording, link_url: str, cap: int) -> Card:
+    """The same words as plain text in parts, for sinks that lay out their own message (Slack, SNS)."""
+    invitation = isinstance(context, Invitation) or (event.deal_id is None and event.subject_id.startswith("engi-"))
+    text = (f"Open Partner Central (invitation {event.subject_id})" if invitation
+            else f"Open opportunity {event.subject_id} in Partner Central")
+    return Card(emoji=w.emoji, headline=w.headline, label=w.label, context=w.context, steps=w.steps,
+                details=w.details, values=value_lines(event, cap), link=link_url, link_text=text)
+
+
 def _fit(body: str, link: str, ref: str) -> str:
     """A body within HubSpot's limit: only an event with hundreds of changes needs cutting, and it says so."""
     if len(body) < BODY_LIMIT:
@@ -86,8 +96,8 @@ def render(event: Event, context: Snapshot | Invitation | None, now: datetime, *
     ref = f"<p>Ref: {_e(event.key)}</p>"
     has_deal = event.deal_id is not None
     for cap in CAPS:
-        fields = note_fields(event, wording(event, context, rules, cap), link=link, link_url=link_url, due_at=due,
-                             cap=cap)
+        w = wording(event, context, rules, cap)
+        fields = note_fields(event, w, link=link, link_url=link_url, due_at=due, cap=cap)
         full = templates.render(event.kind, "note_body", fields) + ref
         # Invitations have no deal, so no note: the task carries the whole story (DESIGN §10).
         short = templates.render(event.kind, "task_body", fields) + ref if has_deal else full
@@ -103,4 +113,5 @@ def render(event: Event, context: Snapshot | Invitation | None, now: datetime, *
         subject=plain_subject(templates.render(event.kind, "task_subject", fields)),
         task_body=_fit(short, link, ref),
         note_body=_fit(full, link, ref) if has_deal else None,
+        card=_card(event, context, w, link_url, cap),
     )
