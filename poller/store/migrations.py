@@ -276,6 +276,16 @@ def m008_outbox_rows_carry_their_sink(db: Database) -> None:
         db.execute(statement)
 
 
+@migrations()
+def m009_event_rereads(db: Database) -> None:
+    # Re-reads asked for outside a cycle (EventBridge events; library calls, with their claim), read by a targeted run
+    # or the next cycle (poller.run.rereads); a claim's decision (done_at, event_key, outcome) is read back by its caller.
+    db.executescript("""CREATE TABLE event_rereads (id INTEGER PRIMARY KEY, subject_type TEXT NOT NULL,
+        subject_id TEXT NOT NULL, source TEXT NOT NULL, claim TEXT, requested_at TEXT NOT NULL, done_at TEXT,
+        event_key TEXT, outcome TEXT);
+        CREATE INDEX event_rereads_open ON event_rereads (done_at, subject_type, subject_id);""")
+
+
 def _statements(script: str) -> list[str]:
     """The statements of a script, each complete (no statement here holds a `;` inside a string)."""
     statements: list[str] = []
