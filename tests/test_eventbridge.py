@@ -184,3 +184,13 @@ def test_the_lambda_handler_and_the_command_take_the_same_events(pc_sim, hub_sim
     bad = runner.invoke(cli, ["handle-event", "-"], input="{not json")
     assert bad.exit_code == 2 and "Error: <stdin>: not JSON" in bad.output
     assert [t["properties"]["hs_task_subject"][:1] for t in hub_sim.tasks()[3:]] == ["✅", "✅"]
+
+    # The function can own the database alone: a scheduled rule (rate(5 minutes)) runs the whole cycle through it.
+    pc_sim.update_opportunity("O1000004", {"LifeCycle": {"ReviewStatus": "Approved"}})
+    scheduled = {"version": "0", "id": "sched-1", "detail-type": "Scheduled Event", "source": "aws.events",
+                 "account": "123456789012", "time": "2026-03-02T09:10:00Z", "region": "us-east-1",
+                 "resources": ["arn:aws:events:us-east-1:123456789012:rule/poller-every-5-minutes"], "detail": {}}
+    cycle = handler(scheduled, None)
+    assert (cycle["status"], cycle["scheduled"], [n["kind"] for n in cycle["notifications"]]) == (
+        "ok", True, ["review_approved"])
+    assert baseline.store.runs.get(cycle["run_id"])["mode"] == "run"

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 SOURCE = "aws.partnercentral-selling"
+SCHEDULED = "Scheduled Event"  # a rule's schedule (`rate(5 minutes)`, source aws.events): a whole cycle
 OPPORTUNITY_EVENTS = frozenset({"Opportunity Created", "Opportunity Updated", "Opportunity Accepted",
                                 "Opportunity Rejected"})
 INVITATION_EVENTS = frozenset({"Engagement Invitation Created", "Engagement Invitation Accepted",
@@ -41,6 +42,7 @@ class ParsedEvent:
     requests: tuple[ReadRequest, ...] = ()
     ignored: str | None = None
     unknown: bool = False  # a detail-type this job does not know (logged as a warning, then ignored)
+    cycle: bool = False  # a scheduled event: run the whole cycle (the function then also does the polling)
 
 
 def _get(mapping: Any, *path: str) -> Any:
@@ -71,6 +73,8 @@ def parse_event(event: Any, *, catalog: str) -> ParsedEvent:
     detail_type, event_id = _clean(event.get("detail-type") or "?"), _clean(event.get("id") or "?")
     ignored = ParsedEvent(detail_type=detail_type, event_id=event_id)
     source = f"eventbridge: {detail_type} ({event_id})"
+    if event.get("source") == "aws.events" and detail_type == SCHEDULED:
+        return ParsedEvent(detail_type=detail_type, event_id=event_id, cycle=True)
     if event.get("source") != SOURCE:
         return _with(ignored, f"source {_clean(event.get('source'))!r} is not {SOURCE}")
     if detail_type not in DETAIL_TYPES:

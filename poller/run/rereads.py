@@ -54,7 +54,7 @@ def _round(run: Run, requests: Sequence[Reread], *, targeted: bool) -> None:
             log.warning("re-read requests: %s; the cycles read them", exc)
             error = error or exc
 
-    for iid in _unique(requests, "invitation"):
+    for iid in _unique(requests, "invitation") if targeted else ():  # a cycle's own invitation poll just ran
         attempt(lambda iid=iid: _reread_invitation(run, iid))  # type: ignore[misc]
     if targeted and _unique(requests, "listing") and not run.baseline:
         attempt(lambda: poll_opportunities(run))

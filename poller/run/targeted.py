@@ -29,13 +29,18 @@ def shared_app(settings: Settings) -> App:
         return app
 
 
-def request_and_run(app: App, requests: Sequence[ReadRequest], *, mode: str,
-                    claim: Claim | None = None) -> tuple[RunResult, list[int]]:
-    """Queue the re-reads (committed first, so a run that cannot take the lease leaves them to the next cycle), then
-    run the targeted cycle. Returns its result and the request ids (a claim's decision is read back by its id)."""
+def queue_rereads(app: App, requests: Sequence[ReadRequest], claim: Claim | None = None) -> list[int]:
+    """Queue the re-reads, committed at once: a run that cannot take the lease leaves them to the next cycle."""
     now = iso(app.clock())
     with app.store.atomic():
-        ids = [app.store.rereads.request(r.subject_type, r.subject_id, r.source, now,
-                                         claim.to_json() if claim is not None else None) for r in requests]
+        return [app.store.rereads.request(r.subject_type, r.subject_id, r.source, now,
+                                          claim.to_json() if claim is not None else None) for r in requests]
+
+
+def request_and_run(app: App, requests: Sequence[ReadRequest], *, mode: str,
+                    claim: Claim | None = None) -> tuple[RunResult, list[int]]:
+    """Queue the re-reads, then run the targeted cycle. Returns its result and the request ids (a claim's decision
+    is read back by its id)."""
+    ids = queue_rereads(app, requests, claim)
     result = run_cycle(app, mode=mode, deliver=app.settings.deliver, targeted=True, stop_requested=app.stop.is_set)
     return result, ids
