@@ -210,3 +210,16 @@ def test_the_seed_call_as_written_with_a_hubspot_client_and_settings_from_the_en
     assert (result.status, direct.status) == ("sent", "sent")
     assert [t["properties"]["hs_task_subject"][:1] for t in hub_sim.tasks()] == ["❌", "🆕"]
     assert "Duplicate of O1000004" in sent(hub_sim)[0][1]["properties"]["hs_note_body"]
+
+
+def test_a_team_that_only_calls_the_library_gets_its_notifications_and_a_later_first_cycle_stays_silent(
+        pc_sim, hub_sim, make_app):
+    seed(pc_sim, hub_sim, 3)
+    app = make_app(hub=hub_sim, fallback_owner_id=FALLBACK)  # no cycle has ever run on this database
+
+    result = notify_from_status_change(app, "50001", "O1000001", deal(1), "Submitted", "Approved")
+
+    assert (result.status, result.reason) == ("sent", "claimed") and len(hub_sim.tasks()) == 1
+    assert sum(pc_sim.operation_counts().values()) == 0  # nothing compared before a baseline: nothing read
+    first = run_cycle(app)
+    assert (first.summary["baseline"], first.summary["delivered"], len(hub_sim.tasks())) == (True, 0, 1)
