@@ -8,6 +8,7 @@ latency, never a notification; a duplicate finds nothing changed and sends nothi
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Callable, Sequence
 
@@ -55,7 +56,7 @@ def _round(run: Run, requests: Sequence[Reread], *, targeted: bool) -> None:
             error = error or exc
 
     for iid in _unique(requests, "invitation") if targeted else ():  # a cycle's own invitation poll just ran
-        attempt(lambda iid=iid: _reread_invitation(run, iid))  # type: ignore[misc]
+        attempt(functools.partial(_reread_invitation, run, iid))
     if targeted and _unique(requests, "listing") and not run.baseline:
         attempt(lambda: poll_opportunities(run))
     opportunities = [oid for oid in _unique(requests, "opportunity") if oid not in run.tally.read]
