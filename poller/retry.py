@@ -28,7 +28,7 @@ class RetrySettings:
     # Attempt-based stop first: under freezegun time.monotonic is frozen and a delay-based stop alone never fires.
     stop: stop_base = field(default_factory=lambda: stop_after_attempt(5) | stop_after_delay(120))
     wait: wait_base = field(default_factory=lambda: _jittered())
-    sleep: Callable[[float], object] = time.sleep  # the back-off; the app's stop flag's wait() ends it on a signal
+    sleep: Callable[[float], None] = time.sleep  # the back-off; the app's stop flag's wait() ends it on a signal
 
     @classmethod
     def attempts(cls, n: int, wait: wait_base | None = None) -> RetrySettings:

@@ -216,3 +216,18 @@ def test_each_module_opens_with_its_job_in_one_line(name):
 def test_modules_stay_small(name):
     lines = len(MODULES[name].read_text().splitlines())
     assert lines <= MAX_LINES, f"{name} has {lines} lines: split it by responsibility"
+
+
+def test_the_readme_layout_names_every_package_and_module():
+    """The README's layout block lists every top-level package and module of poller/, and nothing that is gone."""
+    readme = (ROOT.parent / "README.md").read_text()
+    block = readme[readme.index("Layout (bottom to top"):]
+    block = block[block.index("```\npoller/"):block.index("```", block.index("```\npoller/") + 3)]
+    names = {p.name if p.is_dir() else p.name for p in ROOT.iterdir()
+             if (p.is_dir() and (p / "__init__.py").exists()) or (p.suffix == ".py" and p.stem not in ("__init__", "__main__"))}
+    missing = sorted(n for n in names if (n + "/" if (ROOT / n).is_dir() else n) not in block)
+    assert not missing, f"README layout misses: {missing}"
+    heads = [line[2:].split("  ")[0] for line in block.split("\nstate/")[0].splitlines() if re.match(r"  \S", line)]
+    listed = {name.strip().removesuffix("/").removesuffix(".py") for head in heads for name in head.split(",")}
+    gone = sorted(n for n in listed - {"poller"} if not (ROOT / n).is_dir() and not (ROOT / f"{n}.py").exists())
+    assert not gone, f"README layout names what is not in poller/: {gone}"

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import itertools
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import asdict
 
 import click
@@ -71,22 +72,31 @@ def backfill_command(ctx: click.Context, since: str, until: str | None, dry_run:
 
 
 @contextlib.contextmanager
-def _progress(*, enabled: bool) -> Iterator[object]:
+def _progress(*, enabled: bool) -> Iterator[Callable[[Progress], None] | None]:
     """A progress bar on a terminal (stderr); elsewhere None, and the backfill logs one line per page instead."""
     if not enabled:
         yield None
         return
-    state = {"phase": "history", "done": 0}
+    state = _Position()
     # An iterable without a length: ListOpportunities has no count, so the bar pulses and shows the position.
-    with click.progressbar(itertools.repeat(None), label="backfill", file=sys.stderr, show_pos=True,
+    pulses: Iterator[Progress | None] = itertools.repeat(None)
+    with click.progressbar(pulses, label="backfill", file=sys.stderr, show_pos=True,
                            item_show_func=lambda p: _describe(p) if p else None) as bar:
         def report(p: Progress) -> None:
-            if p.phase != state["phase"]:
-                state.update(phase=p.phase, done=0)
-            bar.update(p.done - state["done"], p)
-            state["done"] = p.done
+            if p.phase != state.phase:
+                state.phase, state.done = p.phase, 0
+            bar.update(p.done - state.done, p)
+            state.done = p.done
 
         yield report
+
+
+@dataclasses.dataclass
+class _Position:
+    """Where the bar stands: the backfill reports totals per phase, the bar wants steps."""
+
+    phase: str = "history"
+    done: int = 0
 
 
 def _describe(p: Progress) -> str:

@@ -7,7 +7,7 @@ import logging
 import os
 import sys
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 import click
 
@@ -53,7 +53,7 @@ def shown(value: Any) -> str:
     return printable("" if value is None else value)
 
 
-def fail(message: str, code: int) -> None:
+def fail(message: str, code: int) -> NoReturn:
     say(f"Error: {shown(message)}", err=True)
     sys.exit(code)
 

@@ -184,7 +184,7 @@ def serve(sims: Simulators, stop: threading.Event) -> None:
         while not stop.wait(0.5):
             pass
     finally:
-        for signum, handler in previous.items():
-            signal.signal(signum, handler)
+        for number, handler in previous.items():
+            signal.signal(number, handler)
         sims.stop()
 

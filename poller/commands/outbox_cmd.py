@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import click
@@ -88,5 +89,5 @@ def retry(ctx: click.Context, event_keys: tuple[str, ...], kinds: tuple[str, ...
                                                       "last_error"], {"last_error": 70}))
 
 
-def _shown(row: dict[str, Any]) -> dict[str, Any]:
+def _shown(row: Mapping[str, Any]) -> dict[str, Any]:
     return {**row, "failed": "+".join(p for p in ("task", "note") if row[f"{p}_state"] == "failed")}

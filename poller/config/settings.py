@@ -123,12 +123,12 @@ def _coerce(name: str, raw: Any, kinds: tuple[str, ...], priorities: tuple[str, 
         return value
     if name == "pc_requests_per_second":
         try:
-            value = float(str(raw).strip())
+            rate = float(str(raw).strip())
         except ValueError:
             raise ConfigError(f"{name}: expected a number, got {raw!r}") from None
-        if not 0 < value <= 10:
+        if not 0 < rate <= 10:
             raise ConfigError(f"{name}: must be above 0 and at most 10 (Partner Central allows 10 reads/s per account)")
-        return value
+        return rate
     if name == "muted_kinds":
         items = raw if isinstance(raw, list) else [p for p in str(raw).replace(",", " ").split() if p]
         unknown = [k for k in items if k not in kinds]

@@ -118,7 +118,7 @@ class RuleConfig:
         unknown = set(overrides) - names
         if unknown:
             raise ValueError(f"unknown rule setting(s) {sorted(unknown)}")
-        merged = {
+        merged: dict[str, Any] = {
             name: FrozenMap({**getattr(self, name), **value}) if isinstance(getattr(self, name), FrozenMap) else value
             for name, value in overrides.items()
         }

@@ -143,7 +143,7 @@ def run_day(sims: Simulators, portfolio: list[PortfolioEntry], clock: ShiftedClo
                  closedate=f"{record['LifeCycle']['TargetCloseDate']}T00:00:00Z")
 
     e = day.pick(approved_open, "a new AWS seller")
-    team = pc.aws_summary(e.opportunity_id)["OpportunityTeam"]
+    team = (pc.aws_summary(e.opportunity_id) or {})["OpportunityTeam"]
     day.at(360, "AWS", f"assigns AWSSalesRep Priya Raman to {e.opportunity_id}", "aws_seller_assigned",
            e.opportunity_id)
     pc.update_aws_summary(e.opportunity_id, {"OpportunityTeam": [*team, person("Priya", "Raman", "AWSSalesRep")]})
@@ -151,7 +151,7 @@ def run_day(sims: Simulators, portfolio: list[PortfolioEntry], clock: ShiftedClo
     e = day.pick(approved_open, "new AWS resources")
     day.at(420, "AWS", f"recommends Amazon Bedrock, flags {e.opportunity_id} MAP Eligible, new next best actions",
            "resources_available", e.opportunity_id)
-    insights = pc.aws_summary(e.opportunity_id)["Insights"]
+    insights = (pc.aws_summary(e.opportunity_id) or {})["Insights"]
     spend = insights["AwsProductsSpendInsightsBySource"]["AWS"]
     spend["TotalAmountByCategory"]["MAP Eligible"] = "3400.00"
     spend["AwsProducts"].append({"ProductCode": "AmazonBedrock", "Categories": ["MAP Eligible"], "Optimizations": []})

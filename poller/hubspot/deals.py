@@ -131,7 +131,7 @@ def _search(deals: HubSpotDeals, prop: str, values: list[str], properties: list[
     from hubspot.crm.deals import Filter, FilterGroup, PublicObjectSearchRequest
 
     objects: list[Any] = []
-    after = "0"
+    after: str | None = "0"
     while after is not None:
         request = PublicObjectSearchRequest(
             filter_groups=[FilterGroup(filters=[Filter(property_name=prop, operator="IN", values=values)])],

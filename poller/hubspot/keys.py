@@ -81,7 +81,7 @@ class KeyHome:
     def _create(self, part: str) -> str:
         """Create poller_event_key on tasks or notes; 'property' once it exists, 'body' when the portal will not have it."""
         object_type = OBJECT_TYPE[part]
-        group = GROUP[part]
+        group: str | None = GROUP[part]
         for _ in range(2):
             try:
                 self.portal.call(self.portal.properties.create_with_http_info, object_type, PropertyCreate(

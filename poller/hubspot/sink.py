@@ -20,7 +20,7 @@ class HubSpotSink:
 
     name = "hubspot"
     label = "HubSpot"
-    parts = (Part.TASK, Part.NOTE)
+    parts: tuple[Part, ...] = (Part.TASK, Part.NOTE)
 
     def __init__(self, portal: HubSpotPortal, store: StateStore, *, settle_time: float):
         self.portal = portal

@@ -186,8 +186,8 @@ def commit_page(run: Run, fetched: Sequence[Fetched], *, baseline: bool, cursor:
         if len(failed) == len(fetched) > 1:
             raise page_error from None
     now = iso(run.app.clock())
-    for opportunity_id, exc in failed:
-        reason = run.tally.skip(opportunity_id, f"cannot be stored ({type(exc).__name__}: {exc})")
+    for opportunity_id, error in failed:
+        reason = run.tally.skip(opportunity_id, f"cannot be stored ({type(error).__name__}: {error})")
         run.app.store.records.mark_refetch(opportunity_id, reason, now, baseline=baseline)
     if cursor is not None:  # what was stored and skipped is safe (the refetch table has the rest): move on
         derive_and_commit(run, [], baseline=baseline, cursor=cursor, **derive)

@@ -19,7 +19,7 @@ class Failures:
     def failed(self, *, kinds: Sequence[str] = (), since: str | None = None) -> list[OutboxRow]:
         """Rows with a failed half, of these kinds (all when empty), failed at or after `since` (as their history
         says; a row failed before the history was kept: its last update)."""
-        where, params = [FAILED_ROW], []
+        where, params = [FAILED_ROW], list[str]()
         if kinds:
             where.append(f"kind IN ({marks(kinds)})")
             params.extend(kinds)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -143,7 +143,7 @@ class Records:
             "SELECT count(*) FROM snapshot_history WHERE observed_at BETWEEN ? AND ? AND baseline = 0",
             [since, until]).fetchone()[0])
 
-    def history(self, since: str, until: str) -> Iterable[dict[str, Any]]:
+    def history(self, since: str, until: str) -> Iterator[dict[str, Any]]:
         """History rows of every opportunity that changed inside [since, until], each with its predecessor first."""
         yield from self.db.query(
             """SELECT h.* FROM snapshot_history h

@@ -29,7 +29,7 @@ def _new_opportunity(s: Say) -> Words:
 
 
 def _updated(s: Say) -> Words:
-    steps = ("Review the AWS changes below and bring the HubSpot deal in line within 3 days",
+    steps: tuple[str, ...] = ("Review the AWS changes below and bring the HubSpot deal in line within 3 days",
              f"If a value is wrong, raise it with {s.seller} and correct it in Partner Central")
     if s.changed.get("next_steps"):
         steps += (f"Act on AWS's next steps: {s.changed['next_steps']}",)
@@ -84,7 +84,7 @@ def _approved(s: Say) -> Words:
 
 def _action_required(s: Say) -> Words:
     comments, reason = s.facts.get("review_comments"), s.facts.get("review_status_reason")
-    steps = (f"Answer AWS's request in Partner Central within 48 hours: {comments or reason or 'see ReviewComments'}",
+    steps: tuple[str, ...] = (f"Answer AWS's request in Partner Central within 48 hours: {comments or reason or 'see ReviewComments'}",
              "Update the fields AWS named, then resubmit the opportunity")
     if comments and reason:
         steps += (f"Reason code given by AWS: {reason}",)
@@ -127,7 +127,7 @@ def _resources(s: Say) -> Words:
 
 
 def _conflict(s: Say) -> Words:
-    steps = ("Decide within 12 hours which value is right for each field below",
+    steps: tuple[str, ...] = ("Decide within 12 hours which value is right for each field below",
              "Correct the other side (the HubSpot deal or Partner Central) so both match")
     if "_link" in s.changed:
         steps += ("Fix PartnerOpportunityIdentifier in Partner Central so it names the right HubSpot deal",)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from poller.simulators.hubspot import associations as assoc
@@ -27,7 +27,7 @@ _SCHEMA_WRITE = {"tasks": ("crm.schemas.contacts.write",), "notes": ("crm.schema
                  "deals": ("crm.schemas.deals.write",)}
 
 
-def _by_type(table: dict[str, tuple[str, ...]], key: str = "type") -> Scopes:
+def _by_type(table: Mapping[str, tuple[str, ...]], key: str = "type") -> Scopes:
     return lambda params: table[object_type(params[key])]
 
 
