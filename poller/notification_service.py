@@ -45,6 +45,11 @@ class NotificationResult:
         return asdict(self)
 
 
+def _listed(values: Any) -> list[Any]:
+    """A list argument as the seed meant it: one string is one item, not its characters."""
+    return [values] if isinstance(values, str) else list(values or ())
+
+
 class HubSpotNotificationService:
     """The seed's service. Give it poller Settings, an App, or (as the seed did) a HubSpot client: then the settings
     come from the environment and poller.toml like any poller command's, and the client itself is not used."""
@@ -100,12 +105,12 @@ class HubSpotNotificationService:
     def notify_resources_available(self, deal_id: str, opportunity_id: str, deal_name: str, deal_owner_id: str,
                                    resource_count: int, resource_types: list[str]) -> NotificationResult:
         return self._notify("resources_available", "notify_resources_available", deal_id, opportunity_id, deal_name,
-                            resource_count=resource_count, resource_types=list(resource_types or ()))
+                            resource_count=resource_count, resource_types=_listed(resource_types))
 
     def notify_conflict_detected(self, deal_id: str, opportunity_id: str, deal_name: str, deal_owner_id: str,
                                  conflicts: list[str]) -> NotificationResult:
         return self._notify("conflict_detected", "notify_conflict_detected", deal_id, opportunity_id, deal_name,
-                            conflicts=list(conflicts or ()))
+                            conflicts=_listed(conflicts))
 
     # --- one call
     def _notify(self, kind: str, call: str, deal_id: Any, opportunity_id: Any, deal_name: Any,
@@ -141,6 +146,8 @@ class HubSpotNotificationService:
         with app.store.atomic():
             rereads.remove([request_id])  # the decision was read back: the claim's words need not be kept
         outcome = decided.outcome or ""
+        if outcome.startswith("failed"):
+            return NotificationResult(status="failed", reason=outcome.partition(": ")[2], **base), True
         if outcome.startswith("not notified"):
             return NotificationResult(status="not notified", reason=outcome.partition(": ")[2], **base), False
         key = decided.event_key

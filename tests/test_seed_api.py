@@ -193,6 +193,8 @@ def test_a_hubspot_failure_inside_a_call_does_not_raise_and_the_row_is_retried_l
     assert (broken.status, bool(broken)) == ("not notified", False)
     nameless = notify_from_conflict(app, "50001", "", None, ["x"])
     assert nameless.status == "failed" and "opportunity_id" in nameless.reason
+    one = notify_from_conflict(app, "50007", "O1000007", deal(7), "Close date differs")  # a string, not a list
+    assert one.status == "sent" and "<li>Close date differs</li>" in hub_sim.notes()[-1]["properties"]["hs_note_body"]
 
 
 def test_the_seed_call_as_written_with_a_hubspot_client_and_settings_from_the_environment(app, hub_sim, monkeypatch):

@@ -33,6 +33,8 @@ def reread_requested(run: Run, *, targeted: bool = False) -> None:
     """Read what was asked for, then decide the claims. In a cycle once (its listing already ran); in a targeted run
     (`targeted`) also the listing engagement events ask for, and requests that arrive meanwhile."""
     app = run.app
+    if app.store.rereads.empty():
+        return
     app.store.rereads.forget_decided(iso(app.clock() - CLAIM_WINDOW))
     seen: set[int] = set()
     for _ in range(ROUNDS if targeted else 1):
@@ -68,7 +70,13 @@ def _round(run: Run, requests: Sequence[Reread], *, targeted: bool) -> None:
         attempt(lambda: refetch(run))
     for request in requests:
         if request.claim is not None:
-            _decide(run, request, Claim.from_json(request.claim))
+            try:
+                _decide(run, request, Claim.from_json(request.claim))
+            except (ValueError, TypeError, KeyError, AttributeError) as exc:  # one bad claim never blocks the rest
+                log.error("re-read request %d (%s): its claim cannot be decided: %s", request.id, request.source, exc)
+                with app.store.atomic():
+                    app.store.rereads.decide(request.id, iso(app.clock()), f"failed: {type(exc).__name__}: {exc}",
+                                             None)
     with app.store.atomic():
         app.store.rereads.remove([r.id for r in requests if r.claim is None])
     if error is not None:
