@@ -14,6 +14,7 @@ from poller.commands.config_cmd import config_group
 from poller.commands.daemon_cmd import daemon_command
 from poller.commands.dashboard_cmd import dashboard_command
 from poller.commands.demo_cmd import demo_command, simulate_command
+from poller.commands.event_cmd import handle_event_command
 from poller.commands.outbox_cmd import outbox_group
 from poller.commands.preview_cmd import preview_command
 from poller.commands.prune_cmd import prune_command
@@ -61,5 +62,6 @@ def cli(config: str | None, db: str | None, log_format: str | None, verbose: boo
 
 
 for command in (run_command, state_group, demo_command, simulate_command, daemon_command, backfill_command,
-                config_group, outbox_group, prune_command, preview_command, dashboard_command, sinks_group):
+                config_group, outbox_group, prune_command, preview_command, dashboard_command, sinks_group,
+                handle_event_command):
     cli.add_command(command)

@@ -28,6 +28,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("adapters", ("poller.partner_central", "poller.hubspot", "poller.slack", "poller.sns")),
     ("app", ("poller.app",)),
     ("run", ("poller.run",)),
+    ("library", ("poller.notification_service", "poller.integration", "poller.eventbridge")),  # the seed's API, Lambda
     ("demo", ("poller.demo",)),
     ("commands", ("poller.commands",)),
     ("cli", ("poller.cli", "poller.__main__")),

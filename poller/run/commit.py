@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from poller.core.carry import carry_forward
+from poller.core.claims import CLAIM_WINDOW
 from poller.core.conflicts import detect_conflicts
 from poller.core.diff import diff
 from poller.core.model import Deal, Event, Snapshot
@@ -114,6 +116,7 @@ def derive_and_commit(run: Run, fetched: Sequence[Fetched], *, baseline: bool, s
         if not silent:
             events.extend(conflict_events)
         writes.append((new, revision, item.aws_read, reconciled_after, silent))
+    announced = _announced(run, events, now)
     with app.store.atomic():
         for snapshot, revision, aws_read, reconciled_after, silent in writes:
             app.store.records.save_snapshot(snapshot, aws_revision=revision, observed_at=now_iso, run_id=run.id,
@@ -129,7 +132,7 @@ def derive_and_commit(run: Run, fetched: Sequence[Fetched], *, baseline: bool, s
         if app.hubspot is not None and deals:
             app.store.records.save_deals(deals.values(), now_iso)
         fresh = app.store.outbox.record_events(events, detected_at=now_iso, source=source, run_id=run.id)
-        new_events = [e for e in events if e.key in fresh]
+        new_events = [e for e in events if e.key in fresh and e.key not in announced]
         notifications = plan(new_events, contexts, now, rules=app.rules)
         app.store.outbox.enqueue(notifications, now_iso, sinks=app.sink_routes)
         if cursor is not None:
@@ -138,6 +141,21 @@ def derive_and_commit(run: Run, fetched: Sequence[Fetched], *, baseline: bool, s
     tally.derived += len(events)
     tally.notifications.extend(notifications)
     return new_events
+
+
+def _announced(run: Run, events: Sequence[Event], now: dt.datetime) -> set[str]:
+    """Events a library call already sent as its claim while Partner Central still showed the state before: the
+    same change, seen late by the poll (recorded, not sent again)."""
+    found: set[str] = set()
+    window = iso(now - CLAIM_WINDOW)
+    for event in events:
+        seen = run.app.store.rereads.first_observed(event.subject_id)  # the state being replaced
+        claim = run.app.store.rereads.claimed(event.subject_id, event.kind, since=max(seen or "", window))
+        if claim is not None:
+            found.add(event.key)
+            log.info("%s on %s is the change a library call announced (%s): not sent again", event.kind,
+                     event.subject_id, claim)
+    return found
 
 
 def commit_page(run: Run, fetched: Sequence[Fetched], *, baseline: bool, cursor: tuple[str, str] | None = None,

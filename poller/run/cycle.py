@@ -13,6 +13,7 @@ from poller.run.context import Outcome, Run, Skipped, open_run
 from poller.run.deal_recheck import recheck_deals
 from poller.run.invitations import poll_invitations
 from poller.run.listing import poll_opportunities, refetch
+from poller.run.rereads import reread_requested
 from poller.run.sweep import sweep
 
 log = logging.getLogger(__name__)
@@ -34,6 +35,7 @@ def read_partner_central(run: Run, *, sweep_all: bool = False) -> None:
     if run.baseline:
         run.app.store.set_meta(BASELINE_PENDING, False)
     refetch(run)
+    reread_requested(run)  # what events and library calls asked for while another run held the lease
     run.check()
     recheck_deals(run)
     if not run.baseline:
@@ -56,15 +58,18 @@ def _bounded(run: Run, phase: Callable[[], None]) -> None:
         run.outcome.fail(f"{type(exc).__name__}: {exc}")
 
 
-def _phases(run: Run, *, deliver: bool, sweep_all: bool = False) -> Outcome:
+def _phases(run: Run, *, deliver: bool, sweep_all: bool = False, targeted: bool = False) -> Outcome:
     """Poll invitations, read opportunities, deliver; every way this can end becomes the outcome, never an exception."""
     app, outcome = run.app, run.outcome
     try:
         # Reading is bounded, but what is queued still goes out: a long baseline or backlog, or a phase that fails,
         # must not starve delivery. Referrals come first: they are actionable and expire, and in steady state they
         # cost one read a cycle, so no backlog or sweep can spend the read budget before them.
-        _bounded(run, lambda: poll_invitations(run))
-        _bounded(run, lambda: read_partner_central(run, sweep_all=sweep_all))
+        if targeted:
+            _bounded(run, lambda: reread_requested(run, targeted=True))
+        else:
+            _bounded(run, lambda: poll_invitations(run))
+            _bounded(run, lambda: read_partner_central(run, sweep_all=sweep_all))
         if deliver and app.sinks:
             delivery = app.deliver()
             outcome.delivered, outcome.parked = delivery.delivered, delivery.parked
@@ -83,12 +88,16 @@ def _phases(run: Run, *, deliver: bool, sweep_all: bool = False) -> Outcome:
 
 
 def run_cycle(app: App, *, mode: str = "run", deliver: bool = True, lease_ttl: float | None = None,
-              stop_requested: Callable[[], bool] | None = None, sweep_all: bool = False) -> RunResult:
+              stop_requested: Callable[[], bool] | None = None, sweep_all: bool = False,
+              targeted: bool = False) -> RunResult:
     """One complete, bounded cycle. Never raises for API trouble: the result carries the exit code.
 
     `sweep_all` re-reads every open opportunity's AWS summary, not only those due (`poller run --sweep`).
+    `targeted` reads only what EventBridge events and library calls asked for (poller.run.rereads), then delivers;
+    before the first baseline it compares nothing (`baseline` in its summary).
     """
-    opened = open_run(app, mode, when_held="skipping", lease_ttl=lease_ttl, stop_requested=stop_requested)
+    opened = open_run(app, mode, when_held="the request is read by it or the next cycle" if targeted else "skipping",
+                      lease_ttl=lease_ttl, stop_requested=stop_requested)
     if isinstance(opened, Skipped):
         return RunResult(run_id=opened.run_id, status="skipped", exit_code=0,
                          summary={"run_id": opened.run_id, "status": "skipped", "message": opened.message})
@@ -96,11 +105,11 @@ def run_cycle(app: App, *, mode: str = "run", deliver: bool = True, lease_ttl: f
         # A baseline cut short (budget, failure) stays a baseline until its listing completes: the next cycle goes on.
         run.baseline = (run.cursor_before is None and app.store.records.is_empty()) or bool(
             app.store.meta(BASELINE_PENDING))
-        if run.baseline:
+        if run.baseline and not targeted:
             log.info("first run on an empty database: recording a silent baseline (pending invitations notify)")
             app.store.set_meta(BASELINE_PENDING, True)
         app.begin_run()  # HubSpot is tried afresh, and its 429s are waited out within the time budget
-        outcome = _phases(run, deliver=deliver, sweep_all=sweep_all)
+        outcome = _phases(run, deliver=deliver, sweep_all=sweep_all, targeted=targeted)
         fields = run.close()  # closed before the lease goes, so the next run finds it finished
     tally = run.tally
     summary = {"run_id": run.id, "mode": mode, "baseline": run.baseline, "cursor_before": run.cursor_before,

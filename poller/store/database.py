@@ -18,6 +18,7 @@ from poller.store.outbox import Outbox
 from poller.store.owners import Owners
 from poller.store.rechecks import DealRechecks
 from poller.store.records import Records
+from poller.store.rereads import Rereads
 from poller.store.runs import Runs
 
 
@@ -33,6 +34,7 @@ class StateStore:
         self.deal_rechecks = DealRechecks(db)
         self.owners = Owners(db)
         self.budgets = Budgets(db)
+        self.rereads = Rereads(db)
 
     @contextlib.contextmanager
     def atomic(self) -> Iterator[StateStore]:

@@ -287,11 +287,3 @@ def _statements(script: str) -> list[str]:
                 statements.append(pending.strip())
             pending = ""
     return statements
-
-
-@migrations()
-def m010_sink_routes(db: Database) -> None:
-    # Sinks beyond HubSpot (Slack, SNS) lay out their own message from the notification's words in parts (its card,
-    # JSON), kept on their rows; HubSpot's rows keep their HTML bodies and no card. A column added, nothing rebuilt:
-    # the views select `*` from the outbox and pick it up.
-    db.execute("ALTER TABLE outbox ADD COLUMN card TEXT")

@@ -15,7 +15,7 @@ from sqlite_utils import Database
 from poller.config import Check, Settings
 from poller.errors import StoreUnusable
 from poller.store.database import StateStore
-from poller.store.migrations import migrations
+from poller.store.later_migrations import migrations  # every migration, in order
 
 
 def open_store(path: str | Path, *, read_only: bool = False) -> StateStore:

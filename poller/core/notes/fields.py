@@ -18,7 +18,9 @@ def value_lines(event: Event, cap: int) -> tuple[str, ...]:
     for change in event.changes:
         label = LABELS.get(change.field, change.field)
         old, new = clip(str(change.old or "(none)"), cap), clip(str(change.new or "(none)"), cap)
-        if event.kind == "conflict_detected":
+        if change.old in (None, "") and change.new in (None, ""):
+            lines.append(clip(label, cap))  # a change named but not valued (a conflict a library call reported)
+        elif event.kind == "conflict_detected":
             lines.append(f"{label}: {new}" if change.field == "_link" else
                          f"{label}: Partner Central {old} ≠ HubSpot {new}")
         elif event.kind in ADDITIONS and change.old in (None, ""):
