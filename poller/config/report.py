@@ -50,6 +50,8 @@ def effective(settings: Settings, path: str | None, *, db_flag: bool = False,
             source = "default"
         if f.name == "hubspot_access_token":
             value = "*** (set)" if value else None
+        elif f.name == "preferences":
+            value = value.summary() if value.configured else None
         elif isinstance(value, tuple) and value and isinstance(value[0], tuple):
             value = dict(value)
         elif isinstance(value, tuple):

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from poller import redaction
+from poller.config.preferences import parse_preferences
 from poller.config.values import (
     BOUNDS,
     boolean,
@@ -19,6 +20,7 @@ from poller.config.values import (
     parse_duration,
     token,
 )
+from poller.core.preferences import Preferences
 from poller.errors import ConfigError
 
 __all__ = ["DURATIONS", "ENV", "Settings", "load_settings", "parse_duration"]
@@ -62,6 +64,9 @@ class Settings:
     conflict_mapping: tuple[tuple[str, str], ...] = DEFAULT_CONFLICT_MAPPING
     # The portal's company currency: a deal without deal_currency_code has its amount in it (ISO 4217).
     deal_currency: str = "USD"
+    # Owners' preferences, digests and managers' roll-ups: the `[preferences]` table (poller.toml only). Empty: every
+    # notification goes at once to its owner.
+    preferences: Preferences = Preferences()
 
     @property
     def hubspot_configured(self) -> bool:
@@ -137,6 +142,8 @@ def _coerce(name: str, raw: Any, kinds: tuple[str, ...], priorities: tuple[str, 
         return tuple(items)
     if name == "conflict_mapping":
         return _conflict_mapping(raw)
+    if name == "preferences":
+        return parse_preferences(raw)
     if name == "deal_currency":
         code = str(raw).strip().upper()
         if not CURRENCY.match(code):

@@ -12,7 +12,11 @@ import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from poller.core.preferences import Preferences
+from poller.core.rules import RuleConfig
 from poller.core.timefmt import iso, parse_iso
+from poller.delivery.preferences import Preferring
+from poller.delivery.rollup import queue_rollups
 from poller.delivery.routing import Deals, Owners, route_pending
 from poller.delivery.sink import BatchRefused, Sent, Sink, Verdict
 from poller.errors import DailyLimitReached, Deferred, FatalError, StopRequested, UnknownOutcome
@@ -40,11 +44,15 @@ class Delivery:
     deals: Deals
     fallback_owner_id: str | None
     clock: Callable[[], dt.datetime]
+    preferences: Preferences | None = None  # owners' preferences, digests and roll-ups (none: every row at once)
+    rules: RuleConfig | None = None  # how digests are worded
 
     def deliver(self, sinks: Sequence[Sink]) -> DeliveryOutcome:
         """Every routable row through its sink as exactly one delivery (or as much as the budgets allow); a sink
         that must stop leaves its rows for the next cycle and the next sink still goes, unless the run must stop."""
         delivered, parked, deferred = 0, 0, []
+        if self.preferences is not None and self.preferences.configured:
+            queue_rollups(self.store, self.preferences, self.owners, self.clock, [sink.name for sink in sinks])
         for sink in sinks:
             outcome, stop = self._deliver(sink)
             delivered, parked = delivered + outcome.delivered, parked + outcome.parked
@@ -64,6 +72,9 @@ class Delivery:
             self.reconcile_unknown(sink)
             for _ in range(3):  # a row that ends `unknown` or re-routed is checked and, if need be, resent this run
                 parked = route_pending(store, sink, self.owners, self.deals, self.fallback_owner_id, self.clock)
+                if self.preferences is not None and self.preferences.configured:  # between routing (who) and sending: what reaches them, and when
+                    Preferring(store=store, preferences=self.preferences, rules=self.rules or RuleConfig.default(),
+                               owners=self.owners, clock=self.clock).apply(sink.name)
                 sent = sum(self.send_pending(sink, part) for part in sink.parts)
                 again = self.reconcile_unknown(sink) + store.outbox.awaiting_route(sink.name)
                 if not sent or not again:

@@ -12,12 +12,14 @@ from typing import Any
 from sqlite_utils import Database
 
 from poller.store.budget import Budgets
+from poller.store.digests import Digests
 from poller.store.failures import Failures
 from poller.store.lease import DEFAULT_TTL, Lease
 from poller.store.outbox import Outbox
 from poller.store.owners import Owners
 from poller.store.rechecks import DealRechecks
 from poller.store.records import Records
+from poller.store.rollups import Rollups
 from poller.store.runs import Runs
 
 
@@ -33,6 +35,8 @@ class StateStore:
         self.deal_rechecks = DealRechecks(db)
         self.owners = Owners(db)
         self.budgets = Budgets(db)
+        self.digests = Digests(db)  # owners' preferences: decisions, holds, digests
+        self.rollups = Rollups(db)  # what managers' roll-ups read
 
     @contextlib.contextmanager
     def atomic(self) -> Iterator[StateStore]:

@@ -8,6 +8,7 @@ from sqlite_utils import Database
 from sqlite_utils.migrations import Migrations
 
 from poller.store.schema import CORE_TABLES
+from poller.store.schema_digest import PREFERENCES_DIGEST
 
 migrations = Migrations("poller-state")
 
@@ -287,3 +288,11 @@ def _statements(script: str) -> list[str]:
                 statements.append(pending.strip())
             pending = ""
     return statements
+
+
+
+@migrations()
+def m011_preferences_digest(db: Database) -> None:
+    # Owners' preferences, digests and manager roll-ups: the outbox columns and states (see schema_digest.py).
+    for statement in _statements(PREFERENCES_DIGEST):
+        db.execute(statement)
