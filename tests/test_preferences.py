@@ -7,6 +7,7 @@ instant (`Shifted`), which the test moves on; the simulators keep real time.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 from collections import Counter
@@ -39,8 +40,9 @@ class Shifted:
 
 def with_preferences(pc_sim, hub_sim, make_app, table: dict, clock=None, count: int = 8, prepare=None):
     """A baseline on real time, then the same job with `[preferences]` = table (and `clock`, if given)."""
-    app = baseline(pc_sim, hub_sim, make_app, count=count, prepare=prepare, preferences=parse_preferences(table))
-    return build_app(app.settings, pacing=False, retry=FAST_RETRY, clock=clock) if clock else app
+    app = baseline(pc_sim, hub_sim, make_app, count=count, prepare=prepare)
+    settings = dataclasses.replace(app.settings, preferences=parse_preferences(table))
+    return build_app(settings, pacing=False, retry=FAST_RETRY, clock=clock or utc_now)
 
 
 def stage(pc_sim, oid: str, value: str) -> None:

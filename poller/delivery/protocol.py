@@ -51,8 +51,6 @@ class Delivery:
         """Every routable row through its sink as exactly one delivery (or as much as the budgets allow); a sink
         that must stop leaves its rows for the next cycle and the next sink still goes, unless the run must stop."""
         delivered, parked, deferred = 0, 0, []
-        if self.preferences is not None and self.preferences.configured:
-            queue_rollups(self.store, self.preferences, self.owners, self.clock, [sink.name for sink in sinks])
         for sink in sinks:
             outcome, stop = self._deliver(sink)
             delivered, parked = delivered + outcome.delivered, parked + outcome.parked
@@ -72,9 +70,8 @@ class Delivery:
             self.reconcile_unknown(sink)
             for _ in range(3):  # a row that ends `unknown` or re-routed is checked and, if need be, resent this run
                 parked = route_pending(store, sink, self.owners, self.deals, self.fallback_owner_id, self.clock)
-                if self.preferences is not None and self.preferences.configured:  # between routing (who) and sending: what reaches them, and when
-                    Preferring(store=store, preferences=self.preferences, rules=self.rules or RuleConfig.default(),
-                               owners=self.owners, clock=self.clock).apply(sink.name)
+                if self.preferences is not None and self.preferences.configured:
+                    self._prefer(sink)
                 sent = sum(self.send_pending(sink, part) for part in sink.parts)
                 again = self.reconcile_unknown(sink) + store.outbox.awaiting_route(sink.name)
                 if not sent or not again:
@@ -86,6 +83,14 @@ class Delivery:
             log.log(level, "delivery stopped: %s; the rest goes out next cycle", exc)
         delivered = store.outbox.delivered_since(sink.name, started)
         return DeliveryOutcome(delivered=delivered, parked=parked, deferred=deferred), stop
+
+    def _prefer(self, sink: Sink) -> None:
+        """Between routing (who) and sending: what reaches each owner and when, and the managers' roll-ups (made
+        after routing, so they count the rows routed to their team)."""
+        assert self.preferences is not None
+        Preferring(store=self.store, preferences=self.preferences, rules=self.rules or RuleConfig.default(),
+                   owners=self.owners, clock=self.clock).apply(sink.name)
+        queue_rollups(self.store, self.preferences, self.owners, self.clock, [sink.name])
 
     def send_pending(self, sink: Sink, part: Part) -> int:
         """Send pending rows of one part in batches of ≤100; return how many requests were made."""
