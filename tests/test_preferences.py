@@ -161,3 +161,24 @@ def test_the_flood_guard_lets_n_tasks_per_deal_an_hour_and_folds_the_rest_into_t
     digest = next(r for r in rows(app).values() if r["kind"] == "digest")
     assert all(key["event_key"] in digest["task_body"] for key in held)
     assert len(hub_sim.notes()) == 3 and all(n["associations"]["deals"] == ["50000"] for n in hub_sim.notes())
+
+
+def test_a_bad_preference_stops_the_command_with_one_line_naming_it_and_state_preferences_explains_one_owner(
+        tmp_path, monkeypatch):
+    monkeypatch.delenv("POLLER_CONFIG", raising=False)
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[preferences.teams.emea]\nmembers = ["101"]\nquiet_hours = "22:00-7"\n')
+    result = CliRunner().invoke(cli, ["--config", str(bad), "--db", str(tmp_path / "p.db"), "run"])
+    assert result.exit_code == 2
+    assert result.output.strip() == "Error: preferences.teams.emea.quiet_hours: '7' is not a time of day HH:MM"
+
+    good = tmp_path / "poller.toml"
+    good.write_text('[preferences]\nmode = "digest"\n[preferences.teams.emea]\nmembers = ["anna@example.com"]\n'
+                    'time_zone = "Europe/Berlin"\nmanagers = ["900"]\n')
+    shown = CliRunner().invoke(cli, ["--config", str(good), "--db", str(tmp_path / "none.db"), "state",
+                                     "preferences", "ANNA@example.com", "--json"])
+    data = json.loads(shown.output)
+    assert shown.exit_code == 0 and data["levels"] == ["defaults", "team emea"]
+    assert (data["preferences"]["mode"], data["sources"]["mode"]) == ("digest", "defaults")
+    assert (data["preferences"]["time_zone"], data["sources"]["time_zone"]) == ("Europe/Berlin", "team emea")
+    assert not (tmp_path / "none.db").exists()  # read-only: no database is created
