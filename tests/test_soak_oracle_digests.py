@@ -49,3 +49,10 @@ def test_a_reverting_pair_left_out_of_a_digest_is_excused_and_nothing_else_is():
     # Half a revert told and half dropped is a miss: a digest drops both or neither.
     out = compare([there, back], [task("k1", "opportunity_updated", 5)], World(), digest_window=HOUR)
     assert out.missed == [back] and out.reverted == []
+
+
+def test_a_change_held_by_a_daily_digest_may_arrive_a_window_later_and_still_counts():
+    change = expected("opportunity_updated", 0, (("stage", "A", "B"),))
+    late = task("k1", "opportunity_updated", 30 * 60, "d1")  # detected just after 08:00, told at the next 08:00
+    assert len(compare([change], [late], World(), digest_window=dt.timedelta(days=1)).matched) == 1
+    assert len(compare([change], [late], World()).missed) == 1  # without digests, 30 h late is a miss

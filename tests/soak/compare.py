@@ -121,7 +121,8 @@ def clean_subject(text: str) -> bool:
 
 def compare(expected: list[Expected], sent: list[Sent], world: World,
             digest_window: dt.timedelta | None = None) -> Outcome:
-    out = _compare(expected, sent, world)
+    # A digest holds a change until its window closes: the answer may come that much later.
+    out = _compare(expected, sent, world, ANSWER_WITHIN + (digest_window or dt.timedelta(0)))
     if digest_window is not None:
         excused = reverted(expected, out.missed, digest_window + REVERT_SLACK)
         out.reverted = [e for e in out.missed if id(e) in excused]
@@ -153,7 +154,7 @@ def reverted(expected: list[Expected], missed: list[Expected], span: dt.timedelt
     return {id(e) for e in missed if e.values and {n for n, _o, _n in e.values} <= excused_fields[id(e)]}
 
 
-def _compare(expected: list[Expected], sent: list[Sent], world: World) -> Outcome:
+def _compare(expected: list[Expected], sent: list[Sent], world: World, answer_within: dt.timedelta) -> Outcome:
     out = Outcome()
     out.same_key_duplicates = sum(n - 1 for n in Counter(s.key for s in sent).values() if n > 1)
     wanted: dict[tuple[str, str], list[Expected]] = defaultdict(list)
@@ -171,7 +172,7 @@ def _compare(expected: list[Expected], sent: list[Sent], world: World) -> Outcom
         # What is left over repeats one of them (duplicated) or announces something that never happened (spurious).
         for exp in reversed(transitions):
             index = next((i for i, s in enumerate(tasks)
-                          if i not in taken and exp.at <= s.created <= exp.at + ANSWER_WITHIN), None)
+                          if i not in taken and exp.at <= s.created <= exp.at + answer_within), None)
             if index is None:
                 out.missed.append(exp)
                 out.by_kind[exp.kind]["missed"] += 1
