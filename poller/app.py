@@ -79,7 +79,8 @@ class App:
         """Deliver the outbox through every sink."""
         assert self.owners is not None and self.deals is not None  # sinks exist only beside them
         return Delivery(store=self.store, owners=self.owners, deals=self.deals,
-                        fallback_owner_id=self.settings.fallback_owner_id, clock=self.clock).deliver(self.sinks)
+                        fallback_owner_id=self.settings.fallback_owner_id, clock=self.clock,
+                        preferences=self.settings.preferences, rules=self.rules).deliver(self.sinks)
 
     def linked_deals(self, deal_ids: list[str]) -> dict[str, Deal]:
         """The deals with these ids, fresh from HubSpot when it is configured, else as last stored."""

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from pathlib import Path
+
 import click
 
 from poller.clock import utc_now
@@ -66,8 +69,8 @@ def outbox(ctx: click.Context, status: str | None, limit: int, as_json: bool) ->
         latest = row["history"][-1] if row["history"] else None
         row["history"] = latest and f"{latest['action']} {latest['at'][:16]} ({len(row['history'])})"
     say(table(rows, ["event_key", "sink", "kind", "subject_id", "deal_id", "owner_id", "status", "attempts",
-                     "route_reason", "last_error", "history", "subject"],
-                     {"subject": 60, "last_error": 50, "route_reason": 50}))
+                     "route_reason", "decision", "last_error", "history", "subject"],
+                     {"subject": 60, "last_error": 50, "route_reason": 50, "decision": 50}))
 
 
 @state_group.command(name="opportunity")
@@ -133,3 +136,44 @@ def budget(ctx: click.Context, as_json: bool) -> None:
     say("last 24 h: " + (", ".join(f"{h} {n} calls" for h, n in data["calls_last_24h"].items()) or "no calls")
                + " (Partner Central's read quota is per rolling 24 h)")
     say(table(data["buckets"], ["name", "capacity", "refill_per_second", "tokens", "updated_at"]))
+
+
+@state_group.command(name="preferences")
+@click.argument("owner")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def preferences(ctx: click.Context, owner: str, as_json: bool) -> None:
+    """The effective preferences of one HubSpot owner (id or email), and where each value comes from.
+
+    The database, when there is one, tells an owner's email from their id (and back), as HubSpot last listed them.
+
+    Example:
+
+    \b
+        poller state preferences 12345678
+        poller state preferences anna@example.com --json
+    """
+    settings = settings_from(ctx)
+    found = None
+    if Path(settings.db).exists():
+        with reading(settings.db) as db:
+            found = queries.owner(db, owner)
+    owner_id = found["owner_id"] if found else owner if owner.isdigit() else None
+    email = found["email"] if found else None if owner.isdigit() else owner
+    prefs, source = settings.preferences.explain(owner_id, email)
+    levels = [label for label, _entry in settings.preferences.levels(owner_id, email)]
+    manages = [team.name for name, team in settings.preferences.managers() if name in (owner_id, email)
+               or (email and name.casefold() == email.casefold())]
+    rows = [{"setting": name, "value": value, "from": source[name]} for name, value in (
+        (f, getattr(prefs, f)) for f in source)]
+    for row in rows:
+        value = row["value"]
+        row["value"] = sorted(value) if isinstance(value, frozenset) else dict(value) if isinstance(value, Mapping) \
+            else value
+    if as_json:
+        return emit_json({"owner_id": owner_id, "email": email, "levels": levels, "manager_of": manages,
+                          "preferences": {r["setting"]: r["value"] for r in rows},
+                          "sources": {r["setting"]: r["from"] for r in rows}})
+    say(f"owner {shown(owner_id or '?')} ({shown(email or 'email unknown')}): " + " < ".join(levels)
+        + (f"; manager of {', '.join(manages)}" if manages else ""))
+    say(table(rows, ["setting", "value", "from"], {"value": 80}))

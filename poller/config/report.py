@@ -55,6 +55,8 @@ def effective(settings: Settings, path: str | None, *, db_flag: bool = False,
             value = "*** (set)" if value else None
         elif f.name == "sinks":
             value = [sink.shown() for sink in value]  # a webhook URL is a secret: shown as set, never as itself
+        elif f.name == "preferences":
+            value = value.summary() if value.configured else None
         elif isinstance(value, tuple) and value and isinstance(value[0], tuple):
             value = dict(value)
         elif isinstance(value, tuple):

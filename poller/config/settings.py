@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from poller import redaction
+from poller.config.preferences import parse_preferences
 from poller.config.sinks import SinkSettings, load_sinks
 from poller.config.values import (
     BOUNDS,
@@ -20,6 +21,7 @@ from poller.config.values import (
     parse_duration,
     token,
 )
+from poller.core.preferences import Preferences
 from poller.errors import ConfigError
 
 __all__ = ["DURATIONS", "ENV", "Settings", "load_settings", "parse_duration"]
@@ -70,6 +72,9 @@ class Settings:
     # The deal's page in HubSpot, for the buttons of those sinks' messages: https://app.hubspot.com/contacts/
     # <portal id>/record/0-3/{id}. Unset: the messages name the deal id without a link.
     hubspot_deal_url: str | None = None
+    # Owners' preferences, digests and managers' roll-ups: the `[preferences]` table (poller.toml only). Empty: every
+    # notification goes at once to its owner.
+    preferences: Preferences = Preferences()
 
     @property
     def hubspot_configured(self) -> bool:
@@ -147,6 +152,8 @@ def _coerce(name: str, raw: Any, kinds: tuple[str, ...], priorities: tuple[str, 
         return tuple(items)
     if name == "conflict_mapping":
         return _conflict_mapping(raw)
+    if name == "preferences":
+        return parse_preferences(raw)
     if name == "deal_currency":
         code = str(raw).strip().upper()
         if not CURRENCY.match(code):

@@ -12,7 +12,11 @@ import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from poller.core.preferences import Preferences
+from poller.core.rules import RuleConfig
 from poller.core.timefmt import iso, parse_iso
+from poller.delivery.preferences import Preferring
+from poller.delivery.rollup import queue_rollups
 from poller.delivery.routing import Deals, Owners, route_pending
 from poller.delivery.sink import BatchRefused, Sent, Sink, Verdict
 from poller.errors import DailyLimitReached, Deferred, FatalError, StopRequested, UnknownOutcome
@@ -39,6 +43,8 @@ class Delivery:
     deals: Deals
     fallback_owner_id: str | None
     clock: Callable[[], dt.datetime]
+    preferences: Preferences | None = None  # owners' preferences, digests and roll-ups (none: every row at once)
+    rules: RuleConfig | None = None  # how digests are worded
 
     def deliver(self, sinks: Sequence[Sink]) -> DeliveryOutcome:
         """Every routable row through its sink as exactly one delivery (or as much as the budgets allow); a sink
@@ -72,6 +78,8 @@ class Delivery:
             self.reconcile_unknown(sink)
             for _ in range(3):  # a row that ends `unknown` or re-routed is checked and, if need be, resent this run
                 parked = route_pending(store, sink, self.owners, self.deals, self.fallback_owner_id, self.clock)
+                if self.preferences is not None and self.preferences.configured:
+                    self._prefer(sink)
                 sent = sum(self.send_pending(sink, part) for part in sink.parts)
                 again = self.reconcile_unknown(sink) + store.outbox.awaiting_route(sink.name)
                 if not sent or not again:
@@ -83,6 +91,14 @@ class Delivery:
             log.log(level, "delivery stopped: %s; the rest goes out next cycle", exc)
         delivered = store.outbox.delivered_since(sink.name, started)
         return DeliveryOutcome(delivered=delivered, parked=parked, deferred=deferred), stop
+
+    def _prefer(self, sink: Sink) -> None:
+        """Between routing (who) and sending: what reaches each owner and when, and the managers' roll-ups (made
+        after routing, so they count the rows routed to their team)."""
+        assert self.preferences is not None
+        Preferring(store=self.store, preferences=self.preferences, rules=self.rules or RuleConfig.default(),
+                   owners=self.owners, clock=self.clock).apply(sink.name)
+        queue_rollups(self.store, self.preferences, self.owners, self.clock, [sink.name])
 
     def send_pending(self, sink: Sink, part: Part) -> int:
         """Send pending rows of one part in the sink's batches (HubSpot ≤100); return how many requests were made."""

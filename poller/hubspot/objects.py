@@ -39,8 +39,11 @@ def _ms(moment: dt.datetime) -> str:
     return str(int(moment.timestamp() * 1000))
 
 
-def reminder_at(due: dt.datetime, now: dt.datetime) -> dt.datetime:
-    """A few minutes from now, or the due time if sooner; never in the past, where it would never ring."""
+def reminder_at(due: dt.datetime, now: dt.datetime, moved: str | None = None) -> dt.datetime:
+    """A few minutes from now, or the due time if sooner; never in the past, where it would never ring. `moved`: the
+    end of the owner's quiet hours, where the reminder was moved to (the task itself is created now)."""
+    if moved:
+        return max(now + REMINDER_MIN_LEAD, parse_iso(moved))
     return max(now + REMINDER_MIN_LEAD, min(now + REMINDER_DELAY, due))
 
 
@@ -60,7 +63,7 @@ def build_inputs(part: str, rows: Sequence[OutboxRow], modes: dict[str, str],
                 "hs_task_type": "TODO",
                 "hubspot_owner_id": row["owner_id"],
                 # HubSpot does not promise an "assigned" notification for app-created tasks; a reminder rings the bell.
-                "hs_task_reminders": _ms(reminder_at(due, now)),
+                "hs_task_reminders": _ms(reminder_at(due, now, row.get("remind_at"))),
             }
         else:
             properties = {"hs_timestamp": _ms(now), "hs_note_body": row["note_body"], "hubspot_owner_id": row["owner_id"]}

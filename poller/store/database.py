@@ -12,6 +12,7 @@ from typing import Any
 from sqlite_utils import Database
 
 from poller.store.budget import Budgets
+from poller.store.digests import Digests
 from poller.store.failures import Failures
 from poller.store.lease import DEFAULT_TTL, Lease
 from poller.store.outbox import Outbox
@@ -19,6 +20,7 @@ from poller.store.owners import Owners
 from poller.store.rechecks import DealRechecks
 from poller.store.records import Records
 from poller.store.rereads import Rereads
+from poller.store.rollups import Rollups
 from poller.store.runs import Runs
 
 
@@ -35,6 +37,8 @@ class StateStore:
         self.owners = Owners(db)
         self.budgets = Budgets(db)
         self.rereads = Rereads(db)
+        self.digests = Digests(db)  # owners' preferences: decisions, holds, digests
+        self.rollups = Rollups(db)  # what managers' roll-ups read
 
     @contextlib.contextmanager
     def atomic(self) -> Iterator[StateStore]:

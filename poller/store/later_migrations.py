@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from sqlite_utils import Database
 
-from poller.store.migrations import migrations
+from poller.store.migrations import _statements, migrations
+from poller.store.schema_digest import PREFERENCES_DIGEST
 
 
 @migrations()
@@ -23,3 +24,10 @@ def m010_sink_routes(db: Database) -> None:
     # JSON), kept on their rows; HubSpot's rows keep their HTML bodies and no card. A column added, nothing rebuilt:
     # the views select `*` from the outbox and pick it up.
     db.execute("ALTER TABLE outbox ADD COLUMN card TEXT")
+
+
+@migrations()
+def m011_preferences_digest(db: Database) -> None:
+    # Owners' preferences, digests and manager roll-ups: the outbox columns and states (see schema_digest.py).
+    for statement in _statements(PREFERENCES_DIGEST):
+        db.execute(statement)

@@ -6,7 +6,7 @@ import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict
 from enum import StrEnum
-from typing import Any, TypedDict
+from typing import Any, NotRequired, TypedDict
 
 from sqlite_utils import Database
 
@@ -35,6 +35,9 @@ class State(StrEnum):
     UNKNOWN = "unknown"
     UNROUTABLE = "unroutable"
     NONE = "none"  # the row has no such part (an invitation has no note)
+    HELD = "held"  # waits for its owner's digest (hold_until), or for the deal's flood guard to let it go
+    DIGESTED = "digested"  # folded into a digest (digest_key), which is delivered in its place
+    SUPPRESSED = "suppressed"  # the owner's preferences say no (muted, below the minimum, off, reverted): never sent
 
 
 class OutboxRow(TypedDict):
@@ -60,6 +63,11 @@ class OutboxRow(TypedDict):
     created_at: str
     updated_at: str
     card: str | None  # JSON of the notification's card, for sinks that lay out their own message (m010)
+    # Owners' preferences (m011): why the row went as it did, a digest it waits for or joined, a moved reminder.
+    decision: NotRequired[str | None]
+    hold_until: NotRequired[str | None]
+    digest_key: NotRequired[str | None]
+    remind_at: NotRequired[str | None]
 
 
 def chunks(items: Sequence[Any], size: int = CHUNK) -> Iterable[list[Any]]:

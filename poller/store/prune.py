@@ -14,8 +14,10 @@ log = logging.getLogger(__name__)
 LAST_PRUNED = "last_pruned_at"  # meta key: when prune last completed (the daemon prunes once a day)
 DAILY = dt.timedelta(hours=23)  # a little under a day, so a daily schedule never skips a day by a few seconds
 
-# Open outbox rows: anything not delivered yet, including `failed` (an operator may still retry it).
-OPEN = "SELECT {column} FROM outbox_status WHERE status != 'done' AND {column} IS NOT NULL"
+# Open outbox rows: anything not delivered yet, including `failed` (an operator may still retry it) and `held` (a
+# digest will take it); a suppressed row, or one folded into a digest, is finished like a delivered one.
+OPEN = ("SELECT {column} FROM outbox_status WHERE status NOT IN ('done', 'suppressed', 'digested') "
+        "AND {column} IS NOT NULL")
 
 DELIVERED = "updated_at < ? AND event_key NOT IN (" + OPEN.format(column="event_key") + ")"
 # What is deleted, in order (children before parents): (name shown, table, condition). `?` is the cutoff.

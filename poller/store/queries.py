@@ -10,7 +10,7 @@ from sqlite_utils import Database
 
 from poller.store.outbox import Outbox
 
-OUTBOX_STATUSES = ("pending", "sending", "done", "failed", "unknown", "unroutable")
+OUTBOX_STATUSES = ("pending", "sending", "done", "failed", "unknown", "unroutable", "held", "digested", "suppressed")
 
 
 def runs(db: Database, limit: int = 20) -> list[dict[str, Any]]:
@@ -24,7 +24,8 @@ def runs(db: Database, limit: int = 20) -> list[dict[str, Any]]:
 
 def outbox(db: Database, status: str | None = None, limit: int = 200) -> list[dict[str, Any]]:
     columns = ("event_key, sink, kind, subject_id, deal_id, owner_id, priority, due_at, status, task_state, task_id, "
-               "note_state, note_id, attempts, route_reason, last_error, subject, created_at, updated_at")
+               "note_state, note_id, attempts, route_reason, last_error, subject, created_at, updated_at, decision, "
+               "hold_until, digest_key, remind_at")
     if status is None:
         rows = list(db.query(f"SELECT {columns} FROM outbox_status ORDER BY created_at DESC LIMIT ?", [limit]))
     else:
@@ -64,3 +65,9 @@ def budget(db: Database, now: dt.datetime) -> dict[str, Any]:
         "SELECT host, sum(calls) AS calls FROM api_calls_hourly WHERE hour > ? GROUP BY host", [since])}
     buckets = list(db.query("SELECT name, capacity, refill_per_second, tokens, updated_at FROM budget ORDER BY name"))
     return {"day": day, "calls": usage, "calls_last_24h": last_24h, "buckets": buckets}
+
+
+def owner(db: Database, id_or_email: str) -> dict[str, Any] | None:
+    """A HubSpot owner as last read (owners_cache), by id or email."""
+    return next(db.query("SELECT owner_id, email, first_name, last_name, active FROM owners_cache"
+                         " WHERE owner_id = ? OR lower(email) = lower(?)", [id_or_email, id_or_email]), None)

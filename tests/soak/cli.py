@@ -9,6 +9,7 @@ import os
 import sys
 from pathlib import Path
 
+from poller.core.hours import parse_window
 from soak.faults import RATES
 from soak.harness import SoakConfig, run_soak
 from soak.procs import PLANTS
@@ -36,10 +37,17 @@ def config_from(argv: list[str]) -> tuple[SoakConfig, bool]:
                         help="poller's Partner Central reads per rolling 24 h (POLLER_PC_DAILY_BUDGET)")
     parser.add_argument("--sweep-period", type=float, default=1.0,
                         help="hours between two reads of an open opportunity's AWS summary (POLLER_SWEEP_PERIOD)")
+    parser.add_argument("--digest", metavar="WINDOW",
+                        help="every owner's notifications in digests: cycle, 15m…24h, or a daily time like 08:00")
     parser.add_argument("--workdir", type=Path, help="keep the state database and logs here")
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
     parser.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
     args = parser.parse_args(argv)
+    if args.digest:
+        try:
+            parse_window(args.digest)
+        except ValueError as exc:
+            parser.error(f"--digest: {exc}")
     plant = os.environ.get("SOAK_PLANT") or None
     if plant and plant not in PLANTS:
         parser.error(f"SOAK_PLANT: unknown defect {plant!r} (known: {', '.join(PLANTS)})")
@@ -62,7 +70,7 @@ def config_from(argv: list[str]) -> tuple[SoakConfig, bool]:
     config = SoakConfig(**sizes, seed=args.seed, drain=dt.timedelta(hours=args.drain), workdir=args.workdir,
                         faults=frozenset(set(RATES) - without), fault_rates=tuple(dict(rates).items()), plant=plant,
                         pc_daily_budget=args.pc_daily_budget, sweep_hours=args.sweep_period,
-                        progress=not args.quiet)
+                        digest=args.digest, progress=not args.quiet)
     return config, args.json
 
 
@@ -75,6 +83,7 @@ def command(config: SoakConfig) -> str:
     without = sorted(set(RATES) - config.faults)
     extra += f" --without {','.join(without)}" if without else ""
     extra += f" --drain {config.drain / dt.timedelta(hours=1):g}" if config.drain != dt.timedelta(hours=4) else ""
+    extra += f" --digest {config.digest}" if config.digest else ""
     return (f"{plant}python bench/soak.py --days {config.days:g} --opportunities {config.opportunities} "
             f"--intensity {config.intensity:g} --closed-share {config.closed_share:g} --seed {config.seed}{extra}")
 

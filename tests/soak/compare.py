@@ -13,7 +13,7 @@ import re
 import sqlite3
 import unicodedata
 from collections import Counter, defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +21,11 @@ from soak.truth import Expected
 from soak.world import World
 
 REF = re.compile(r"Ref: (evk_[0-9a-f]+)")
+ITEM = re.compile(r"Event (evk_[0-9a-f]+)")  # each change a digest lists names its event
+RANK = {"HIGH": 0, "MEDIUM": 1, "LOW": 2}
+# A digest may drop transitions that reverted inside its window (A→B→A); such a pair is excused, not missed, when
+# the truth shows it reverted within the window's length plus the time the poller may take to see each step.
+REVERT_SLACK = dt.timedelta(hours=2)
 DUE_SLACK = dt.timedelta(minutes=1)
 SUBJECT_LIMIT = 250  # poller's stated cap; HubSpot documents 65,536 for any text property
 # A task answers a transition only if it arrived within this long: the world keeps every state for hours and its
@@ -44,6 +49,7 @@ class Sent:
     title: str
     body: str
     notes: list[tuple[str | None, str | None]] = field(default_factory=list)  # (deal, owner) per note
+    digest: str | None = None  # the digest's key when this event reached its owner inside a digest
 
 
 @dataclass(slots=True)
@@ -52,6 +58,7 @@ class Outcome:
     missed: list[Expected] = field(default_factory=list)
     duplicated: list[Sent] = field(default_factory=list)
     spurious: list[Sent] = field(default_factory=list)
+    reverted: list[Expected] = field(default_factory=list)  # dropped by a digest because they reverted in its window
     wrong: Counter[str] = field(default_factory=Counter)
     wrong_examples: list[str] = field(default_factory=list)
     same_key_duplicates: int = 0
@@ -95,11 +102,19 @@ def sent_notifications(hub: Any, db: Path) -> list[Sent]:
         key = _key(props, "hs_task_body") or f"?{task['id']}"
         kind, subject = labels.get(key, ("(unknown)", "(unknown)"))
         deals = task["associations"].get("deals") or []
-        sent.append(Sent(key=key, kind=kind, subject=subject, task_id=task["id"], owner=props.get("hubspot_owner_id"),
-                         priority=props.get("hs_task_priority"), due=_time(props.get("hs_timestamp")),
-                         created=_time(props.get("hs_createdate")) or dt.datetime.min.replace(tzinfo=dt.UTC),
-                         deal=deals[0] if deals else None, title=props.get("hs_task_subject") or "",
-                         body=props.get("hs_task_body") or "", notes=notes.get(key, [])))
+        one = Sent(key=key, kind=kind, subject=subject, task_id=task["id"], owner=props.get("hubspot_owner_id"),
+                   priority=props.get("hs_task_priority"), due=_time(props.get("hs_timestamp")),
+                   created=_time(props.get("hs_createdate")) or dt.datetime.min.replace(tzinfo=dt.UTC),
+                   deal=deals[0] if deals else None, title=props.get("hs_task_subject") or "",
+                   body=props.get("hs_task_body") or "", notes=notes.get(key, []))
+        if kind != "digest":
+            sent.append(one)
+            continue
+        # A digest reaches its owner with every change it lists: each counts as that event's task, read from what
+        # HubSpot holds (the items of the task's body), labelled by the events table like any other.
+        for member in dict.fromkeys(ITEM.findall(one.body)):
+            member_kind, member_subject = labels.get(member, ("(unknown)", "(unknown)"))
+            sent.append(replace(one, key=member, kind=member_kind, subject=member_subject, digest=key))
     return sent
 
 
@@ -109,8 +124,44 @@ def clean_subject(text: str) -> bool:
     return html.unescape(text) == text and not bad and 0 < len(text) <= SUBJECT_LIMIT
 
 
-def compare(expected: list[Expected], sent: list[Sent], world: World, *, check: bool = True) -> Outcome:
+def compare(expected: list[Expected], sent: list[Sent], world: World, *, check: bool = True,
+            digest_window: dt.timedelta | None = None) -> Outcome:
     """Each transition matched to the message that announced it; `check`: also check each task's fields."""
+    # A digest holds a change until its window closes: the answer may come that much later.
+    out = _compare(expected, sent, world, ANSWER_WITHIN + (digest_window or dt.timedelta(0)), check=check)
+    if digest_window is not None:
+        excused = reverted(expected, out.missed, digest_window + REVERT_SLACK)
+        out.reverted = [e for e in out.missed if id(e) in excused]
+        out.missed = [e for e in out.missed if id(e) not in excused]
+        for exp in out.reverted:
+            out.by_kind[exp.kind]["missed"] -= 1
+            out.by_kind[exp.kind]["reverted"] += 1
+    return out
+
+
+def reverted(expected: list[Expected], missed: list[Expected], span: dt.timedelta) -> set[int]:
+    """The missed transitions a digest rightly dropped: for each field they moved, a run of consecutive transitions
+    of that field, all missed, within `span`, that ends where it started (A→B→A). Ids of the Expected values."""
+    unsent = {id(e) for e in missed}
+    excused_fields: dict[int, set[str]] = defaultdict(set)
+    chains: dict[tuple[str, str], list[tuple[Expected, str | None, str | None]]] = defaultdict(list)
+    for exp in sorted(expected, key=lambda e: e.at):
+        for name, old, new in exp.values:
+            chains[(exp.subject, name)].append((exp, old, new))
+    for (_subject, name), chain in chains.items():
+        for i, (first, old, _new) in enumerate(chain):
+            for j in range(i + 1, len(chain)):
+                last = chain[j][0]
+                if id(chain[j - 1][0]) not in unsent or id(last) not in unsent or last.at - first.at > span:
+                    break
+                if (chain[j][2] or "").casefold() == (old or "").casefold():
+                    for exp, _o, _n in chain[i:j + 1]:
+                        excused_fields[id(exp)].add(name)
+    return {id(e) for e in missed if e.values and {n for n, _o, _n in e.values} <= excused_fields[id(e)]}
+
+
+def _compare(expected: list[Expected], sent: list[Sent], world: World, answer_within: dt.timedelta, *,
+             check: bool) -> Outcome:
     out = Outcome()
     out.same_key_duplicates = sum(n - 1 for n in Counter(s.key for s in sent).values() if n > 1)
     wanted: dict[tuple[str, str], list[Expected]] = defaultdict(list)
@@ -128,7 +179,7 @@ def compare(expected: list[Expected], sent: list[Sent], world: World, *, check: 
         # What is left over repeats one of them (duplicated) or announces something that never happened (spurious).
         for exp in reversed(transitions):
             index = next((i for i, s in enumerate(tasks)
-                          if i not in taken and exp.at <= s.created <= exp.at + ANSWER_WITHIN), None)
+                          if i not in taken and exp.at <= s.created <= exp.at + answer_within), None)
             if index is None:
                 out.missed.append(exp)
                 out.by_kind[exp.kind]["missed"] += 1
@@ -154,8 +205,10 @@ def _check(exp: Expected, sent: Sent, world: World, out: Outcome) -> None:
     owners = world.owner_changes(exp.deal_id, exp.at, sent.created)
     if sent.owner not in owners:
         problems.append(f"owner {sent.owner} not in {sorted(owners)}")
-    if sent.priority != exp.priority:
+    if sent.digest is None and sent.priority != exp.priority:
         problems.append(f"priority {sent.priority} ≠ {exp.priority}")
+    elif sent.digest is not None and RANK.get(sent.priority or "", 3) > RANK[exp.priority]:
+        problems.append(f"priority {sent.priority} of its digest is below {exp.priority}")
     problems.extend(_due_problems(exp, sent))
     if sent.deal != exp.deal_id:
         problems.append(f"deal {sent.deal} ≠ {exp.deal_id}")
@@ -184,6 +237,10 @@ def _due_problems(exp: Expected, sent: Sent) -> list[str]:
     if exp.due_hours is None:
         return problems
     hours = dt.timedelta(hours=exp.due_hours)
+    if sent.digest is not None:  # a digest is due when its most urgent change is, counted from when it went out
+        return problems + ([f"due {(sent.due - sent.created) / dt.timedelta(hours=1):.1f} h after its digest went "
+                            f"out, later than this change's {exp.due_hours} h"]
+                           if sent.due > sent.created + hours + DUE_SLACK else [])
     capped = exp.due_cap is not None and exp.due_cap < sent.created + hours
     if not capped and not exp.at + hours - DUE_SLACK <= sent.due <= sent.created + hours + DUE_SLACK:
         problems.append(f"due {(sent.due - sent.created) / dt.timedelta(hours=1):.1f} h after creation, "

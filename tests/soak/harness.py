@@ -63,6 +63,7 @@ class SoakConfig:
     intensity: float = 1.0  # × every change rate: a small portfolio can still see every kind of change
     closed_share: float = 0.0  # more closed opportunities in the starting portfolio (see seed_world)
     plant: str | None = None
+    digest: str | None = None  # every owner's notifications in digests with this window (cycle, 1h, 08:00, …)
     workdir: Path | None = None
     progress: bool = False
     pc_daily_budget: int = 50_000  # poller's defaults, as the README states them
@@ -106,9 +107,9 @@ class Soak:
             self.streams = Streams(world, self.rng)
             self.faults = Faults(world, self.streams, {**FAULT_RATES, **dict(self.config.fault_rates)},
                                  set(self.config.faults), sinks=sinks)
-            budget = {"POLLER_PC_DAILY_BUDGET": str(self.config.pc_daily_budget),
-                      "POLLER_SWEEP_PERIOD": f"{self.config.sweep_hours:g}h", **sinks.env()}
-            self.env = child_env(self.workdir, pc.url, hub.url, self.config.plant, budget)
+            settings = {"POLLER_PC_DAILY_BUDGET": str(self.config.pc_daily_budget),
+                        "POLLER_SWEEP_PERIOD": f"{self.config.sweep_hours:g}h", **sinks.env(), **self._preferences()}
+            self.env = child_env(self.workdir, pc.url, hub.url, self.config.plant, settings)
             self.daemon = Daemon(self.workdir, self.env, self.config.seed)
             try:
                 self._baseline()
@@ -116,7 +117,7 @@ class Soak:
             finally:
                 self.daemon.stop()
             sent = sent_notifications(hub, self.workdir / "poller.db")
-            outcome = compare(self.truth.expected, sent, world)
+            outcome = compare(self.truth.expected, sent, world, digest_window=self._window())
             per_sink = sinks.compare(self.truth.expected, self.workdir / "poller.db", world)
             windows = budget_windows(pc_log, hub_log, pc_per_second=self.config.pc_per_second,
                                      pc_per_day=self.config.pc_daily_budget, hub_per_10s=self.config.hub_per_10s)
@@ -124,10 +125,31 @@ class Soak:
             since = self.changes_from.timestamp()
             return Report(config=self.config, workdir=self.workdir, outcome=outcome, windows=windows,
                           cycles=self.cycles, sent=len(sent), hub_calls=len(hub_log),
+                          tasks=Counter(t["properties"].get("hubspot_owner_id") for t in hub.tasks()),
+                          digests=sum(1 for s in {x.digest for x in sent} if s),
                           pc_calls=sum(1 for t in pc_log.times if t >= since),
                           pc_operations=pc_log.counts(), hub_operations=hub_log.counts(),
                           faults=self.faults.injected, simulated=self.clock.now() - self.changes_from, sinks=per_sink,
                           wall_seconds=time.monotonic() - started)
+
+    def _preferences(self) -> dict[str, str]:
+        """With digests on: a poller.toml saying so, given to the poller processes as POLLER_CONFIG."""
+        if not self.config.digest:
+            return {}
+        path = self.workdir / "poller.toml"
+        path.write_text(f'[preferences]\nmode = "digest"\ndigest_window = "{self.config.digest}"\n')
+        return {"POLLER_CONFIG": str(path)}
+
+    def _window(self) -> dt.timedelta | None:
+        """How long a digest window lasts at most, for the comparison (None: no digests)."""
+        window = self.config.digest
+        if not window:
+            return None
+        if window == "cycle":
+            return self.config.cadence
+        if ":" in window:
+            return dt.timedelta(days=1)
+        return dt.timedelta(minutes=int(window[:-1]) * (60 if window.endswith("h") else 1))
 
     # --- phases
     def _baseline(self) -> None:

@@ -26,7 +26,7 @@ class Report:
     outcome: Outcome
     windows: list[Window]
     cycles: Any
-    sent: int
+    sent: int  # events that reached their owner, alone or inside a digest
     hub_calls: int
     pc_calls: int  # after the baseline: the steady state
     pc_operations: Counter[str]
@@ -35,6 +35,8 @@ class Report:
     simulated: dt.timedelta
     wall_seconds: float
     sinks: dict[str, Outcome] = field(default_factory=dict)  # Slack and SNS: each held against the truth alone
+    tasks: Counter[str | None] = field(default_factory=Counter)  # HubSpot tasks per owner
+    digests: int = 0  # tasks that were digests
 
     @property
     def days(self) -> float:
@@ -73,7 +75,9 @@ class Report:
         first, last = (rss.get(min(rss)), rss.get(max(rss))) if rss else (None, None)
         return {
             "opportunities": self.config.opportunities, "simulated days": self.config.days,
-            "seed": self.config.seed, "transitions": len(o.matched) + len(o.missed), "notifications": self.sent,
+            "seed": self.config.seed, "transitions": len(o.matched) + len(o.missed) + len(o.reverted),
+            "notifications": self.sent, "tasks": sum(self.tasks.values()), "digests": self.digests,
+            "reverted in a digest": len(o.reverted),
             "missed": len(o.missed), "duplicated": len(o.duplicated), "duplicated (same event key)":
                 o.same_key_duplicates, "wrong": self.wrong, "spurious": len(o.spurious),
             "budget overruns": self.overruns, "kills survived": self.cycles.kills,
@@ -96,10 +100,10 @@ class Report:
         lines = [f"{k.ljust(width)}  {v}" for k, v in rows]
         o = self.outcome
         lines.append("")
-        lines.append("per kind (ok / missed / duplicated / spurious / wrong):")
+        lines.append("per kind (ok / missed / duplicated / spurious / wrong / reverted in a digest):")
         for kind, counts in sorted(o.by_kind.items()):
             lines.append(f"  {kind.ljust(26)} {counts['ok']:>5} {counts['missed']:>5} {counts['duplicated']:>5} "
-                         f"{counts['spurious']:>5} {counts['wrong']:>5}")
+                         f"{counts['spurious']:>5} {counts['wrong']:>5} {counts['reverted']:>5}")
         lines.append("budgets (peak in one window / limit, calls over):")
         lines.extend(f"  {w.line}" for w in self.windows)
         lines.append(f"cycles: {dict(self.cycles.statuses)}; longest {self.cycles.longest:.0f} s simulated; "

@@ -65,6 +65,9 @@ class Expected:
     at: dt.datetime  # when the transition happened in the world
     due_cap: dt.datetime | None = None  # invitations: due no later than their expiry
     why: str = ""
+    # What moved, for kinds whose changes are values (field, old, new): a digest may drop a move that reverted
+    # inside its window (A→B→A), and the comparison checks that it really did.
+    values: tuple[tuple[str, str | None, str | None], ...] = ()
 
 
 @dataclass(slots=True)
@@ -96,9 +99,10 @@ class Truth:
         known = self.known.setdefault(subject, Known())
         found: list[Expected] = []
 
-        def add(kind: str, priority: str, due: int | None, why: str) -> None:
+        def add(kind: str, priority: str, due: int | None, why: str,
+                values: tuple[tuple[str, str | None, str | None], ...] = ()) -> None:
             found.append(Expected(kind=kind, subject=subject, deal_id=deal_id, priority=priority, due_hours=due,
-                                  at=at, why=why))
+                                  at=at, why=why, values=values))
 
         if first and not baseline and facts.referral and not facts.invitation_notified:
             add("new_opportunity", *FIXED["new_opportunity"], "AWS referral first seen, invitation never announced")
@@ -123,12 +127,13 @@ class Truth:
         if aws.score is not None and aws.score.casefold() != (known.score or "").casefold():
             old = TIERS.get((known.score or "").casefold(), -1)
             new = TIERS[aws.score.casefold()]
+            tiers = (("score", known.score, aws.score),)
             if new < old:
-                add("engagement_score_changed", "MEDIUM", 72, f"score {known.score} → {aws.score}")
+                add("engagement_score_changed", "MEDIUM", 72, f"score {known.score} → {aws.score}", tiers)
             elif new == TIERS["high"]:
-                add("engagement_score_changed", "HIGH", 24, f"score {known.score} → {aws.score}")
+                add("engagement_score_changed", "HIGH", 24, f"score {known.score} → {aws.score}", tiers)
             else:
-                add("engagement_score_changed", "LOW", 168, f"score {known.score} → {aws.score}")
+                add("engagement_score_changed", "LOW", 168, f"score {known.score} → {aws.score}", tiers)
             known.score = aws.score
         people = {person for person, _title in aws.team}
         added = [(p, t) for p, t in aws.team if p not in known.team]
@@ -158,7 +163,8 @@ class Truth:
         # reported whatever a partner-side conflict on the same field says (issue 7).
         moved = sorted(k for k, v in plain.items() if v is not None and known.plain.get(k) != v)
         if moved and not first_view:
-            add("opportunity_updated", *FIXED["opportunity_updated"], f"AWS changed {', '.join(moved)}")
+            add("opportunity_updated", *FIXED["opportunity_updated"], f"AWS changed {', '.join(moved)}",
+                tuple((k, known.plain.get(k), plain[k]) for k in moved))
         known.plain.update({k: v for k, v in plain.items() if v is not None})
 
     @staticmethod

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 import unicodedata
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from urllib.parse import quote
 
@@ -27,6 +28,11 @@ INVISIBLE = frozenset({"Cc", "Cf", "Cs"})
 
 def _e(text: object) -> str:
     return html.escape(str(text), quote=True)
+
+
+def _list(lines: Sequence[str]) -> str:
+    """Plain texts as an HTML list, each escaped (digests and roll-ups build their bodies with it)."""
+    return "<ul>" + "".join(f"<li>{_e(line)}</li>" for line in lines) + "</ul>" if lines else ""
 
 
 def plain_subject(text: str, cap: int = SUBJECT_CAP) -> str:
