@@ -19,6 +19,7 @@ from poller.store.owners import Owners
 from poller.store.rechecks import DealRechecks
 from poller.store.records import Records
 from poller.store.runs import Runs
+from poller.store.signals import Benefits, Reminders
 
 
 class StateStore:
@@ -33,6 +34,8 @@ class StateStore:
         self.deal_rechecks = DealRechecks(db)
         self.owners = Owners(db)
         self.budgets = Budgets(db)
+        self.reminders = Reminders(db)
+        self.benefits = Benefits(db)
 
     @contextlib.contextmanager
     def atomic(self) -> Iterator[StateStore]:

@@ -8,6 +8,7 @@ from sqlite_utils import Database
 from sqlite_utils.migrations import Migrations
 
 from poller.store.schema import CORE_TABLES
+from poller.store.signal_schema import SIGNAL_TABLES
 
 migrations = Migrations("poller-state")
 
@@ -287,3 +288,10 @@ def _statements(script: str) -> list[str]:
                 statements.append(pending.strip())
             pending = ""
     return statements
+
+
+@migrations()
+def m012_signals(db: Database) -> None:
+    # Funding (Partner Central Benefits): the applications and allocations last read, to find decisions and expiries.
+    for statement in _statements(SIGNAL_TABLES):  # not executescript (which commits first): one transaction
+        db.execute(statement)

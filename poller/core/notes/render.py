@@ -20,7 +20,7 @@ SUBJECT_CAP = 250
 # Removed from subjects: control (Cc), format (Cf: bidi overrides and isolates, zero-width, BOM, soft hyphen, tags)
 # and surrogate (Cs) characters. A subject is plain text shown as typed; a bidi override would reorder it on screen.
 INVISIBLE = frozenset({"Cc", "Cf", "Cs"})
-ADDITIONS = ("aws_seller_assigned", "resources_available")  # kinds whose changes are new items, not old → new
+ADDITIONS = ("aws_seller_assigned", "resources_available", "recommendation_added")  # kinds whose changes are new items, not old → new
 
 
 def _e(text: object) -> str:
