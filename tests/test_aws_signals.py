@@ -66,7 +66,9 @@ def test_quality_rings_on_band_crossings_only_and_a_wobble_around_an_edge_rings_
     ]
     text = note(app, "quality_changed", oid, 2)
     assert "⚠️ Deal quality dropped to 36" in text and "band 0–39" in text and "36 of 100" in text
-    assert "Add the customer&#x27;s business problem in more detail" in text  # AWS's recommendations, escaped
+    # AWS's recommendations, escaped
+    assert ("Act on AWS&#x27;s recommendations: Add the customer&#x27;s business problem in more detail "
+            "(deal quality)") in text
     tick(frozen, 5)
     assert cycle(app).notifications == []  # nothing changed: nothing rings
 
@@ -120,7 +122,9 @@ def test_new_recommendations_ring_once_each_a_specialist_asks_to_bring_them_in(p
     pc_sim.update_aws_summary(oid, quality(55, "No Change", QUALITY_TIP, SPECIALIST, SOLUTION))
     solution = cycle(app)
     assert new_events(app, solution) == [("recommendation_added", "LOW")]
-    assert "Launch Wizard" in note(app, "recommendation_added", oid)
+    text = note(app, "recommendation_added", oid)
+    assert "Review AWS&#x27;s solution recommendations below" in text
+    assert "AWS recommendation (solution): Use AWS Launch Wizard for SAP" in text
 
 
 def test_a_co_sell_motion_change_says_who_drives_the_deal_now(pc_sim, make_app, frozen):

@@ -43,8 +43,9 @@ def test_an_invitation_left_pending_gets_one_reminder_48_hours_before_it_expires
     assert kinds(app, reminded) == [("invitation_expiring", early, "HIGH")]
     row = next(app.store.db.query("SELECT * FROM outbox WHERE kind = 'invitation_expiring'"))
     assert row["subject"].startswith("⏰ AWS referral expires soon: ")
-    assert "expires on 2026-03-05 09:00 UTC (in 47 hours)" in row["task_body"]
-    assert f"Accept or decline invitation {early} in Partner Central before it expires" in row["task_body"]
+    assert "it expires on 2026-03-05 09:00 UTC, in 47 hours." in row["task_body"]
+    assert f"Accept or decline invitation {early} in Partner Central before 2026-03-05 09:00 UTC" in row["task_body"]
+    assert f"Invitation: {early}" in row["task_body"]
     assert row["note_body"] is None and row["deal_id"] is None  # no deal yet: a task for the fallback owner
     # due within the kind's 24 h, and no later than 12 h before the invitation expires
     assert row["due_at"] == "2026-03-04T09:05:00.000000Z"

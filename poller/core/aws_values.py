@@ -8,6 +8,7 @@ from typing import Any
 from poller.core.hashing import stable_hash
 
 SPECIALIST = "specialistrecommendation"  # Recommendation.Type, canonical: AWS names a specialist to bring in
+KIND_LABELS = {"opportunityquality": "deal quality", "solutionrecommendation": "solution", SPECIALIST: "specialist"}
 
 
 def canonical(text: str | None) -> str:
@@ -31,6 +32,11 @@ class Recommendation:
     @property
     def specialist(self) -> bool:
         return canonical(self.type) == SPECIALIST
+
+    @property
+    def label(self) -> str:
+        """How a seller reads the type: `deal quality`, `solution`, `specialist` (a type AWS adds: as sent)."""
+        return KIND_LABELS.get(canonical(self.type), self.type)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Recommendation:

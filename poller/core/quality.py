@@ -79,8 +79,9 @@ def quality_event(old: AwsView, new: AwsView, ctx: AwsContext) -> Event | None:
     changes = [Change(field="quality_score", old=old.quality_score, new=new.quality_score)]
     if canonical(old.quality_trend) != canonical(new.quality_trend):
         changes.append(Change(field="quality_trend", old=old.quality_trend, new=new.quality_trend))
-    advice = "; ".join(f"{r.type}: {r.details}" for r in new.recommendations)
-    return ctx.event("quality_changed", [new.quality_band, declining(new)], priority=_priority(direction, new, ctx.rules),
-                     changes=changes,
-                     facts=(("direction", direction), ("quality_band", band_label(new.quality_band, ctx.rules.quality_bands)),
-                            ("quality_trend", new.quality_trend), ("recommendations", advice or None)))
+    advice = "; ".join(f"{r.details} ({r.label})" for r in new.recommendations)
+    band = band_label(new.quality_band, ctx.rules.quality_bands)
+    return ctx.event("quality_changed", [new.quality_band, declining(new)],
+                     priority=_priority(direction, new, ctx.rules), changes=changes,
+                     facts=(("direction", direction), ("quality_band", band), ("quality_trend", new.quality_trend),
+                            ("recommendations", advice or None)))

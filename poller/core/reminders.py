@@ -57,7 +57,7 @@ def invitation_reminders(invitations: Iterable[tuple[Invitation, str]], now: dt.
         due.append(make_event(
             "invitation_expiring", invitation.invitation_id, value=f"{rules.invitation_reminder_hours:g}h",
             version=invitation.expiration_date or "", occurred_at=iso(opens), rules=rules,
-            facts=(("expires", f"on {when(invitation.expiration_date)} (in {_hours(expires - now)})"),)))
+            facts=(("expires", when(invitation.expiration_date)), ("left", _hours(expires - now)))))
     return due
 
 

@@ -37,9 +37,10 @@ def recommendation_event(old: AwsView, new: AwsView, ctx: AwsContext) -> Event |
         attributes = ", ".join(f"{k}: {v}" for k, v in r.attributes)
         changes.append(Change(field=f"recommendation:{r.type}",
                               new=f"{r.details} ({attributes})" if attributes else r.details))
+    kinds = sorted({r.label for r in added if not r.specialist})
     specialists = "; ".join(r.details for r in added if r.specialist)
     return ctx.event("recommendation_added", sorted(r.key for r in added), priority=priority, changes=changes,
-                     facts=(("specialist", specialists or None),))
+                     facts=(("specialist", specialists or None), ("kinds", ", ".join(kinds) or None)))
 
 
 def cosell_event(old: AwsView, new: AwsView, ctx: AwsContext) -> Event | None:

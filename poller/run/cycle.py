@@ -1,4 +1,4 @@
-"""One cycle: lease → invitations → opportunities → refetch → deal re-check → sweep → reminders → funding → deliver."""
+"""One cycle: lease → invitations → opportunities → refetch → deal re-check → sweep → reminders → funding → send."""
 
 from __future__ import annotations
 

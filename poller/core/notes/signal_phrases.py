@@ -32,7 +32,8 @@ def _quality(s: Say) -> Words:
     if s.facts.get("recommendations"):
         steps += (f"Act on AWS's recommendations: {s.facts['recommendations']}",)
     if direction == "first":
-        return f"AWS rates deal quality {score}", f"AWS rated the deal quality of {s.label} for the first time: {where}.", steps
+        return (f"AWS rates deal quality {score}",
+                f"AWS rated the deal quality of {s.label} for the first time: {where}.", steps)
     if direction == "declining":
         return "Deal quality is declining", f"AWS sees the deal quality of {s.label} declining: {where}.", steps
     verb = "rose" if direction == "up" else "dropped"
@@ -45,8 +46,10 @@ def _recommendation(s: Say) -> Words:
     if s.facts.get("specialist"):
         steps += (f"Bring the specialist in: {s.facts['specialist']}; ask {s.seller} to set up the introduction "
                   "this week",)
-    steps += tuple(f"Review AWS's {c.field.removeprefix('recommendation:')} recommendation and add what fits to the "
-                   f"deal plan within 7 days: {c.new}" for c in added if not c.field.endswith("SpecialistRecommendation"))
+    others = [c for c in added if not c.field.endswith("SpecialistRecommendation")]
+    if others:
+        steps += (f"Review AWS's {s.facts.get('kinds') or 'new'} recommendations below and add what fits to the deal "
+                  "plan within 7 days",)
     headline = "AWS recommends a specialist" if s.facts.get("specialist") else "New AWS recommendation"
     count = f"{len(added)} recommendations" if len(added) > 1 else "a recommendation"
     return headline, f"AWS added {count} to {s.label}.", steps
@@ -76,9 +79,11 @@ def _cosell(s: Say) -> Words:
 
 
 def _expiring(s: Say) -> Words:
-    expiry = s.facts.get("expires") or "soon"
-    return ("AWS referral expires soon", f"The co-sell invitation {s.label} is still not accepted; it expires {expiry}.",
-            (f"Accept or decline invitation {s.event.subject_id} in Partner Central before it expires ({expiry})",
+    expiry, left = s.facts.get("expires") or "soon", s.facts.get("left")
+    return ("AWS referral expires soon",
+            f"The co-sell invitation {s.label} is still not accepted; it expires on {expiry}"
+            + (f", in {left}." if left else "."),
+            (f"Accept or decline invitation {s.event.subject_id} in Partner Central before {expiry}",
              "Once accepted, contact the customer within 24 hours and link the new opportunity to its HubSpot deal"))
 
 

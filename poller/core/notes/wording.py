@@ -134,6 +134,6 @@ def wording(event: Event, context: Snapshot | Invitation | None, rules: RuleConf
     warning = say.facts.get("direction") in ("down", "declining") or (event.kind == "engagement_score_changed" and tier_name(
         say.changed.get("engagement_score")) == "low")
     emoji = "⚠️" if warning else EMOJI.get(event.kind, "🔔")
-    details = tuple((k, clip(v, cap)) for k, v in (("Opportunity", event.subject_id), ("HubSpot deal", event.deal_id))
-                    if v)
+    subject = "Invitation" if isinstance(context, Invitation) else "Opportunity"
+    details = tuple((k, clip(v, cap)) for k, v in ((subject, event.subject_id), ("HubSpot deal", event.deal_id)) if v)
     return Wording(emoji=emoji, headline=headline, label=label, context=text, steps=steps, details=details)
