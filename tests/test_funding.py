@@ -10,6 +10,8 @@ import pytest
 from cycle_helpers import cycle, event_rows, tick
 
 from poller.clock import utc_now
+from poller.config import load_settings
+from poller.partner_central.access import check_benefits
 from poller.run.cycle import run_cycle
 from poller.simulators.benefits.records import opportunity_arn
 from poller.simulators.benefits.simulator import BenefitsSimulator
@@ -122,3 +124,13 @@ def test_funding_reads_have_their_own_budget_and_a_refusal_names_the_call(pc_sim
     refused = cycle(denied)
     assert refused.status == "failed" and refused.exit_code == 1
     assert "ListBenefitApplications: AccessDeniedException: not enrolled" in refused.summary["error"]
+
+
+def test_config_check_names_a_missing_benefits_permission(benefits_sim):
+    settings = load_settings(environ={"POLLER_BENEFITS": "true"})
+    benefits_sim.fail_next("ListBenefitAllocations", "AccessDeniedException", message="User is not authorized")
+
+    checks = check_benefits(settings)
+
+    assert [(c.name, c.ok) for c in checks] == [("ListBenefitApplications", True), ("ListBenefitAllocations", False)]
+    assert "missing IAM permission partnercentral:ListBenefitAllocations" in checks[1].detail

@@ -121,6 +121,7 @@ def test_what_the_baseline_found_waiting_is_escalated_3_days_after_it_not_at_onc
 
 
 def test_no_escalation_when_the_opportunity_was_resubmitted_but_not_listed_yet(pc_sim, make_app, frozen):
+    """And a reminder a confirming read declined costs no read again until its next period."""
     oid = put(pc_sim, 1, review="Action Required")
     app = make_app()
     cycle(app)
@@ -130,6 +131,11 @@ def test_no_escalation_when_the_opportunity_was_resubmitted_but_not_listed_yet(p
     result = cycle(app)
 
     assert kinds(app, result) == [] and pc_sim.operation_counts()["GetOpportunity"] == 2  # baseline + confirm
+    for _ in range(2):  # what the confirming read found is remembered: no read every cycle for it
+        tick(frozen, 5)
+        assert cycle(app).notifications == [] and pc_sim.operation_counts()["GetOpportunity"] == 2
+    tick(frozen, 3 * DAY)  # the next period's escalation is confirmed afresh (one read), and still declined
+    assert cycle(app).notifications == [] and pc_sim.operation_counts()["GetOpportunity"] == 3
 
 
 def test_reminders_show_in_poller_state_and_a_backfill_adds_none(pc_sim, make_app, frozen, tmp_path, monkeypatch):

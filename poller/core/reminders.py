@@ -1,9 +1,4 @@
-"""Which reminders are due at `now`: invitations about to expire, opportunities left at Action Required.
-
-Each is exactly once: its key is (kind, subject, threshold or period index, the fact it counts from), so every
-cycle that finds it due derives the same key and the outbox takes it once. Only the reminder due now is raised:
-one missed during an outage is not sent late, the current one is.
-"""
+"""Which reminders are due at `now`: invitations about to expire, opportunities left at Action Required."""
 
 from __future__ import annotations
 
@@ -18,6 +13,9 @@ from poller.core.rules import RuleConfig
 from poller.core.timefmt import iso, parse_iso
 
 ACTION_REQUIRED = "actionrequired"
+# Each is exactly once: its key is (kind, subject, threshold or period index, the fact it counts from), so every
+# cycle that finds it due derives the same key and the outbox takes it once. Only the reminder due now is raised:
+# one missed during an outage is not sent late, the current one is.
 
 
 def _moment(text: str | None) -> dt.datetime | None:

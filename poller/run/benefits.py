@@ -46,7 +46,7 @@ def poll_benefits(run: Run) -> None:
     last = app.store.meta(LAST_PASS)
     if last and now - parse_iso(last) < dt.timedelta(seconds=app.settings.benefits_period):
         return
-    baseline = run.baseline or not app.store.meta(BASELINE_DONE)
+    baseline = not app.store.meta(BASELINE_DONE)  # funding's own: it may be enabled long after the first run
     if baseline:
         log.info("first funding pass: recording benefit applications and allocations silently")
     for page in app.benefits.list_applications():

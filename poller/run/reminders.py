@@ -9,6 +9,7 @@ already done is the one bell a seller must never get.
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 
 from poller.core.errors import MalformedRecord
@@ -21,6 +22,8 @@ from poller.core.wire import text
 from poller.run.context import Run
 
 log = logging.getLogger(__name__)
+DECLINED = "reminders_declined"  # meta: {event key: when}: reminders a confirming read found no longer true
+DECLINED_KEPT = dt.timedelta(days=14)  # longer than any reminder's key stays due (an invitation's 48 h, a period)
 
 
 def remind(run: Run) -> None:
@@ -35,19 +38,27 @@ def remind(run: Run) -> None:
     waiting = {s.opportunity_id: s for s in app.store.reminders.action_required()}
     due = invitation_reminders(pending, now, rules=app.rules) + escalations(waiting.values(), now, rules=app.rules)
     known = app.store.reminders.known([e.key for e in due])
-    fresh = [e for e in due if e.key not in known]
+    # A reminder a confirming read declined is not read again while its key stays due (an opportunity that vanished
+    # at Action Required would otherwise cost a read every cycle); the next period's key is confirmed afresh.
+    declined: dict[str, str] = app.store.meta(DECLINED) or {}
+    fresh = [e for e in due if e.key not in known and e.key not in declined]
     if not fresh:
         return
     afford = app.reads.affordable(len(fresh))  # one confirming read each; the rest wait for the next cycle
     confirmed: list[Event] = []
     contexts: dict[str, Snapshot | Invitation] = {}
+    now_iso = iso(now)
     for event in fresh[:afford]:
         context = invitations.get(event.subject_id) or waiting.get(event.subject_id)
-        if context is not None and _still_holds(run, event, context):
+        holds = None if context is None else _still_holds(run, event, context)
+        if holds and context is not None:
             confirmed.append(event)
             contexts[event.subject_id] = context
-    now_iso = iso(now)
+        elif holds is False:
+            declined[event.key] = now_iso
+    cutoff = iso(now - DECLINED_KEPT)
     with app.store.atomic():
+        app.store.set_meta(DECLINED, {k: at for k, at in declined.items() if at >= cutoff})
         new_keys = app.store.outbox.record_events(confirmed, detected_at=now_iso, source="reminders", run_id=run.id)
         notifications = plan([e for e in confirmed if e.key in new_keys], contexts, now, rules=app.rules)
         app.store.outbox.enqueue(notifications, now_iso, sinks=app.sink_names)
@@ -57,9 +68,10 @@ def remind(run: Run) -> None:
         raise app.reads.spent()
 
 
-def _still_holds(run: Run, event: Event, context: Snapshot | Invitation) -> bool:
-    """One read: is the invitation still PENDING, the opportunity still at Action Required? Records what it learns
-    about an invitation (the listing may never walk back to it); an opportunity's change comes with the listing."""
+def _still_holds(run: Run, event: Event, context: Snapshot | Invitation) -> bool | None:
+    """One read: is the invitation still PENDING, the opportunity still at Action Required (None: unreadable now,
+    asked again next cycle)? Records what it learns about an invitation (the listing may never walk back to it); an
+    opportunity's change comes with the listing."""
     app = run.app
     try:
         if isinstance(context, Invitation):
@@ -78,4 +90,4 @@ def _still_holds(run: Run, event: Event, context: Snapshot | Invitation) -> bool
         return status == ACTION_REQUIRED
     except MalformedRecord as exc:  # unreadable now: the reminder waits for the next cycle
         run.tally.skip_error(exc, event.subject_id)
-        return False
+        return None

@@ -131,8 +131,8 @@ def wording(event: Event, context: Snapshot | Invitation | None, rules: RuleConf
     else:
         headline, text, steps = phrase(say)
     # A score that dropped, or that starts Low, is a warning; every other kind keeps its own emoji.
-    warning = say.facts.get("direction") in ("down", "declining") or (event.kind == "engagement_score_changed" and tier_name(
-        say.changed.get("engagement_score")) == "low")
+    warning = say.facts.get("direction") in ("down", "declining") or (
+        event.kind == "engagement_score_changed" and tier_name(say.changed.get("engagement_score")) == "low")
     emoji = "⚠️" if warning else EMOJI.get(event.kind, "🔔")
     subject = "Invitation" if isinstance(context, Invitation) else "Opportunity"
     details = tuple((k, clip(v, cap)) for k, v in ((subject, event.subject_id), ("HubSpot deal", event.deal_id)) if v)
