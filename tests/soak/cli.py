@@ -34,6 +34,8 @@ def config_from(argv: list[str]) -> tuple[SoakConfig, bool]:
                         help="change one fault's rate per simulated day, e.g. late_commit=12")
     parser.add_argument("--pc-daily-budget", type=int, default=50_000,
                         help="poller's Partner Central reads per rolling 24 h (POLLER_PC_DAILY_BUDGET)")
+    parser.add_argument("--sweep-period", type=float, default=1.0,
+                        help="hours between two reads of an open opportunity's AWS summary (POLLER_SWEEP_PERIOD)")
     parser.add_argument("--workdir", type=Path, help="keep the state database and logs here")
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
     parser.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
@@ -59,7 +61,8 @@ def config_from(argv: list[str]) -> tuple[SoakConfig, bool]:
     rates = [*sizes.pop("fault_rates", ()), *rates]
     config = SoakConfig(**sizes, seed=args.seed, drain=dt.timedelta(hours=args.drain), workdir=args.workdir,
                         faults=frozenset(set(RATES) - without), fault_rates=tuple(dict(rates).items()), plant=plant,
-                        pc_daily_budget=args.pc_daily_budget, progress=not args.quiet)
+                        pc_daily_budget=args.pc_daily_budget, sweep_hours=args.sweep_period,
+                        progress=not args.quiet)
     return config, args.json
 
 
@@ -68,6 +71,7 @@ def command(config: SoakConfig) -> str:
     plant = f"SOAK_PLANT={config.plant} " if config.plant else ""
     extra = "".join(f" --fault {name}={rate:g}" for name, rate in config.fault_rates)
     extra += f" --pc-daily-budget {config.pc_daily_budget}" if config.pc_daily_budget != 50_000 else ""
+    extra += f" --sweep-period {config.sweep_hours:g}" if config.sweep_hours != 1.0 else ""
     without = sorted(set(RATES) - config.faults)
     extra += f" --without {','.join(without)}" if without else ""
     extra += f" --drain {config.drain / dt.timedelta(hours=1):g}" if config.drain != dt.timedelta(hours=4) else ""

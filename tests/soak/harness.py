@@ -63,6 +63,7 @@ class SoakConfig:
     workdir: Path | None = None
     progress: bool = False
     pc_daily_budget: int = 50_000  # poller's defaults, as the README states them
+    sweep_hours: float = 1.0
     pc_per_second: float = 5.0
     hub_per_10s: int = 50
 
@@ -100,7 +101,8 @@ class Soak:
             self.streams = Streams(world, self.rng)
             self.faults = Faults(world, self.streams, {**FAULT_RATES, **dict(self.config.fault_rates)},
                                  set(self.config.faults))
-            budget = {"POLLER_PC_DAILY_BUDGET": str(self.config.pc_daily_budget)}
+            budget = {"POLLER_PC_DAILY_BUDGET": str(self.config.pc_daily_budget),
+                      "POLLER_SWEEP_PERIOD": f"{self.config.sweep_hours:g}h"}
             self.env = child_env(self.workdir, pc.url, hub.url, self.config.plant, budget)
             self.daemon = Daemon(self.workdir, self.env, self.config.seed)
             try:
