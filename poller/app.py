@@ -30,6 +30,7 @@ from poller.hubspot.owners import HubSpotOwners
 from poller.hubspot.portal import HubSpotPortal
 from poller.hubspot.sink import HubSpotSink
 from poller.partner_central import PartnerCentral, make_client
+from poller.partner_central.benefits import PartnerCentralBenefits, make_benefits_client
 from poller.retry import RetrySettings
 from poller.slack.sink import PER_SECOND as SLACK_PER_SECOND
 from poller.slack.sink import SlackSink
@@ -41,6 +42,8 @@ from poller.store.lease import Lease
 from poller.templates import load_templates
 
 SEARCHES_PER_SECOND = 3.0  # HubSpot allows searches about 4 per second on their own; keep a margin for jitter
+BENEFITS_HOST = "partner_central_benefits"  # the Benefits API's calls are counted (and budgeted) on their own
+BENEFITS_PER_SECOND = 2.0  # a funding pass is a few pages an hour: no need to press the Benefits API
 
 
 @dataclass(slots=True, kw_only=True)
@@ -57,6 +60,7 @@ class App:
     api_calls: Counter[str] = field(default_factory=Counter)  # this process's calls per host, for the run row
     stop: threading.Event = field(default_factory=threading.Event)  # set by SIGTERM, SIGINT or SIGHUP
     lease: Lease | None = None  # the lease the running cycle holds, renewed as it goes
+    benefits: PartnerCentralBenefits | None = None  # funding (Partner Central Benefits), when enabled
 
     def begin_run(self) -> None:
         """A cycle begins: HubSpot is worth trying again, its 429s are waited out within the run's time budget, and
@@ -98,12 +102,20 @@ class App:
         """The job's Partner Central read budget for the last 24 h (`pc_daily_budget`)."""
         return ReadBudget(self.store.budgets, self.settings.pc_daily_budget, self.clock)
 
+    @property
+    def benefit_reads(self) -> ReadBudget:
+        """The funding signal's own read budget for the last 24 h (`benefits_daily_budget`)."""
+        return ReadBudget(self.store.budgets, self.settings.benefits_daily_budget, self.clock, host=BENEFITS_HOST,
+                          label="Partner Central Benefits")
+
     def count_call(self, host: str, n: int = 1) -> None:
         """Every API request passes here first (the adapters call it before sending): the record boundary, and for
-        Partner Central the daily read budget's hard limit."""
+        Partner Central (and Benefits) the daily read budget's hard limit."""
         self.at_boundary()
         if host == PC_HOST:
             self.reads.admit()
+        elif host == BENEFITS_HOST:
+            self.benefit_reads.admit()
         self.api_calls[host] += n
         self.store.budgets.count_call(host, self.clock(), n)
 
@@ -124,6 +136,12 @@ def rules_from(settings: Settings) -> RuleConfig:
         "muted_kinds": frozenset(settings.muted_kinds),
         "conflict_fields": frozenset(field for field, prop in settings.conflict_mapping if prop),
     }
+    overrides.update(  # the 2026 signals
+        quality_bands=settings.quality_bands, quality_hysteresis=settings.quality_hysteresis,
+        invitation_reminder_hours=settings.invitation_reminder / 3600,
+        action_required_after_hours=settings.action_required_after / 3600,
+        action_required_every_hours=settings.action_required_every / 3600,
+        funding_expiry_hours=settings.funding_expiry_window / 3600)
     if settings.partner_central_url:
         overrides["partner_central_url"] = settings.partner_central_url
     rules = RuleConfig.default().with_overrides(**overrides)
@@ -138,7 +156,7 @@ def rules_from(settings: Settings) -> RuleConfig:
 
 def build_app(settings: Settings, *, pc_client: Any = None, pacing: bool = True,
               retry: RetrySettings | None = None, clock: Callable[[], dt.datetime] = utc_now,
-              store: StateStore | None = None) -> App:
+              store: StateStore | None = None, benefits_client: Any = None) -> App:
     retry = retry or RetrySettings.attempts(settings.retry_attempts)
     store = store or open_store(settings.db)
     app = App(settings=settings, store=store, rules=rules_from(settings), pc=None, clock=clock)  # type: ignore[arg-type]
@@ -150,6 +168,12 @@ def build_app(settings: Settings, *, pc_client: Any = None, pacing: bool = True,
                                           shared=store.budgets, sleep=pause),
                             retry=retry,
                             count_call=lambda op: app.count_call(PC_HOST))
+    if settings.benefits:
+        app.benefits = PartnerCentralBenefits(
+            benefits_client or make_benefits_client(timeout=settings.http_timeout), catalog=settings.catalog,
+            gate=RateGate(BENEFITS_PER_SECOND if pacing else None, clock=epoch, shared=store.budgets, sleep=pause,
+                          name="partner_central_benefits_pace"),
+            retry=retry, count_call=lambda op: app.count_call(BENEFITS_HOST))
     if settings.hubspot_configured:
         portal = HubSpotPortal.from_settings(settings, budgets=store.budgets, retry=retry,
                                              count_call=lambda n=1: app.count_call(HUBSPOT_HOST, n),

@@ -15,7 +15,7 @@ from click.testing import CliRunner
 
 from poller.cli import cli
 from poller.commands.demo_cmd import describe_simulators, open_simulators, serve
-from poller.core.model import KINDS
+from poller.demo.run import DEMO_KINDS
 from poller.errors import ConfigError
 
 
@@ -34,14 +34,18 @@ def test_demo_delivers_every_kind(demo_db):
     result = CliRunner().invoke(cli, ["demo", "--opportunities", "40", "--db", str(demo_db)])
     assert result.exit_code == 0, result.output
     assert dict(os.environ) == environment  # the simulators' endpoint and dummy keys were only set for the run
-    for kind in KINDS:
+    for kind in DEMO_KINDS:
         assert kind in result.output
-    assert "All ten kinds delivered" in result.output
+    assert "All 14 kinds of the day delivered" in result.output
+    # the 2026 signals: deal quality, a specialist recommendation, co-sell motion, and an expiry reminder
+    assert "⚠️ Deal quality dropped to 34: " in result.output and "💡 AWS recommends a specialist: " in result.output
+    assert "🤝 Co-sell motion now Partner-led: " in result.output
+    assert "⏰ AWS referral expires soon: SAP on AWS for Hooli (Hooli)" in result.output
     assert "alice@partner.example" in result.output
     assert f"poller --db {demo_db} state runs" in result.output
     rows = delivered(demo_db)
     assert len(rows) >= 10
-    assert {kind for kind, _owner in rows} == set(KINDS)
+    assert {kind for kind, _owner in rows} == set(DEMO_KINDS)
     assert ("opportunity_updated", "190") in rows  # the deal whose owner left went to the fallback owner
     # a deal created and submitted between the cycles is first seen already Submitted, and announced as such;
     # its customer's name reads as written in the subject (plain text, not HTML entities)
@@ -58,7 +62,7 @@ def test_demo_json_parses_and_recreates_the_database(demo_db):
     assert result.exit_code == 0, result.output
     report = json.loads(result.stdout)
     assert report["all_kinds_delivered"] is True
-    assert set(report["kinds_delivered"]) == set(KINDS)
+    assert set(report["kinds_delivered"]) == set(DEMO_KINDS)
     assert [c["summary"]["baseline"] for c in report["cycles"]] == [True, False]
     assert report["cycles"][0]["summary"]["events"] == 1  # the silent baseline only announces the pending invitation
     assert report["calls_per_notification"]["hubspot_writes"] < 1

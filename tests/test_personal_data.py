@@ -95,8 +95,9 @@ def aged(pc_sim, hub_sim, make_app, cli_env):
     run_cycle(app)  # delivered
     pc_sim.update_opportunity(opportunity_id(1), {"LifeCycle": {"ReviewStatus": "Rejected"}})
     run_cycle(app, deliver=False)  # queued, never delivered: an open row
-    with later():
-        run_cycle(make_app(db=cli_env), deliver=False)  # a recent run (no HubSpot)
+    with later():  # a recent run (no HubSpot); O…0 has waited at Action Required for 200 days, but its escalation
+        # (tests/test_reminders.py) is not what this history is about
+        run_cycle(make_app(db=cli_env, muted_kinds=("action_required_overdue",)), deliver=False)
     return app
 
 

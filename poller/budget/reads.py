@@ -16,17 +16,20 @@ class ReadBudget:
     """`limit` reads in any rolling 24 h. A page takes only the records it can afford, so a spent budget stops the
     reading between records whose reads are committed, never in the middle of a page whose reads would be lost."""
 
-    def __init__(self, budgets: Budgets, limit: int, clock: Callable[[], dt.datetime]):
+    def __init__(self, budgets: Budgets, limit: int, clock: Callable[[], dt.datetime], *, host: str = HOST,
+                 label: str = "Partner Central"):
         self.budgets = budgets
         self.limit = limit
         self.clock = clock
+        self.host = host  # another host's own budget (Benefits) is kept the same way
+        self.label = label
 
     def room(self) -> int:
-        return max(0, self.limit - self.budgets.used_last_24h(HOST, self.clock()))
+        return max(0, self.limit - self.budgets.used_last_24h(self.host, self.clock()))
 
     def spent(self) -> BudgetExhausted:
         # Always the same words, so every phase it stops reports one reason.
-        return BudgetExhausted(f"Partner Central read budget for the last 24 h spent ({self.limit} reads)")
+        return BudgetExhausted(f"{self.label} read budget for the last 24 h spent ({self.limit} reads)")
 
     def admit(self) -> None:
         """Before each read: the hard guarantee that the job never reads past its share."""

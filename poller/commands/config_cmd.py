@@ -12,7 +12,7 @@ from poller.commands.common import emit_json, say, settings_from, table
 from poller.config import DURATIONS, Check, config_path, effective
 from poller.errors import ConfigError
 from poller.hubspot.access import check_hubspot
-from poller.partner_central.access import check_partner_central
+from poller.partner_central.access import check_benefits, check_partner_central
 from poller.store.open import check_state
 from poller.templates import TemplateSet
 
@@ -69,6 +69,8 @@ def check(ctx: click.Context, skip_hubspot: bool, offline: bool, as_json: bool) 
                                                                   f"test {s.name} sends a sample") for s in settings.sinks]
     if not offline:
         checks += check_partner_central(settings)
+        if settings.benefits:  # funding: the Benefits API's own IAM actions
+            checks += check_benefits(settings)
         if not skip_hubspot:
             checks += check_hubspot(settings)
     failed = [c for c in checks if not c.ok]

@@ -12,8 +12,7 @@ import click
 
 from poller import logs
 from poller.commands.common import emit_json, say, shown, table
-from poller.core.model import KINDS
-from poller.demo.run import DemoReport, run_demo
+from poller.demo.run import DEMO_KINDS, DemoReport, run_demo
 from poller.demo.sims import Simulators, start_seeded
 from poller.errors import ConfigError
 
@@ -37,7 +36,8 @@ def demo_command(ctx: click.Context, opportunities: int, db_path: str, as_json: 
 
     Starts a Partner Central and a HubSpot simulator, seeds a portfolio (opportunities with AWS summaries, deals,
     owners, invitations), runs a silent baseline cycle "yesterday", applies a scripted day of changes that
-    covers all ten notification kinds, runs the next cycle, and shows what each HubSpot user received. It is the
+    covers the ten notification kinds and the 2026 signals (deal quality, recommendations, co-sell motion, an expiry
+    reminder), runs the next cycle, and shows what each HubSpot user received. It is the
     same code `poller run` runs: the real boto3 and hubspot-api-client clients over HTTP.
 
     Example:
@@ -103,8 +103,8 @@ HUBSPOT_CALLS = {"GET /crm/v3/owners/": "owners read", "POST /crm/v3/objects/dea
 
 
 def _kinds(r: DemoReport) -> list[str]:
-    marks = [f"{'✓' if r.kinds.get(k) else '✗'} {k} ×{r.kinds.get(k, 0)}" for k in KINDS]
-    head = ("All ten kinds delivered in the next cycle:" if not r.missing_kinds
+    marks = [f"{'✓' if r.kinds.get(k) else '✗'} {k} ×{r.kinds.get(k, 0)}" for k in DEMO_KINDS]
+    head = (f"All {len(DEMO_KINDS)} kinds of the day delivered in the next cycle:" if not r.missing_kinds
             else f"MISSING kinds in the next cycle: {', '.join(r.missing_kinds)}")
     lines = [head] + ["  " + "   ".join(marks[i:i + 4]) for i in range(0, len(marks), 4)]
     calls = r.cycles[-1].calls

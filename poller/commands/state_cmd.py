@@ -11,6 +11,7 @@ from poller.clock import utc_now
 from poller.commands.common import emit_json, fail, say, settings_from, shown, table
 from poller.store import queries
 from poller.store.open import reading
+from poller.store.signals import reminder_schedule
 
 
 @click.group(name="state")
@@ -177,3 +178,24 @@ def preferences(ctx: click.Context, owner: str, as_json: bool) -> None:
     say(f"owner {shown(owner_id or '?')} ({shown(email or 'email unknown')}): " + " < ".join(levels)
         + (f"; manager of {', '.join(manages)}" if manages else ""))
     say(table(rows, ["setting", "value", "from"], {"value": 80}))
+
+
+@state_group.command(name="reminders")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def reminders(ctx: click.Context, as_json: bool) -> None:
+    """Reminders that may still come: invitations about to expire, opportunities left at Action Required.
+
+    Example:
+
+    \b
+        poller state reminders
+    """
+    from poller.app import rules_from
+
+    settings = settings_from(ctx)
+    with reading(settings.db) as db:
+        rows = reminder_schedule(db, utc_now(), rules_from(settings))
+    if as_json:
+        return emit_json(rows)
+    say(table(rows, ["kind", "subject_id", "deal_id", "sent", "next_at", "until"]) if rows else "no reminders")

@@ -11,6 +11,7 @@ from typing import Any
 
 from poller import redaction
 from poller.config.preferences import parse_preferences
+from poller.config.signal_settings import SIGNAL_DURATIONS, SIGNAL_ENV, coerce_signal
 from poller.config.sinks import SinkSettings, load_sinks
 from poller.config.values import (
     BOUNDS,
@@ -75,6 +76,16 @@ class Settings:
     # Owners' preferences, digests and managers' roll-ups: the `[preferences]` table (poller.toml only). Empty: every
     # notification goes at once to its owner.
     preferences: Preferences = Preferences()
+    # The 2026 signals (README "What it notifies"; poller.config.signal_settings checks them).
+    quality_bands: tuple[int, ...] = (40, 70)  # deal-quality score band edges (0–100)
+    quality_hysteresis: int = 5  # points past an edge before the band changes (flap safety)
+    invitation_reminder: float = 48 * 3600.0  # a PENDING invitation this long before it expires: a reminder
+    action_required_after: float = 3 * 86400.0  # still at Action Required this long: an escalation…
+    action_required_every: float = 3 * 86400.0  # …repeated at most once per this period
+    benefits: bool = False  # funding (Partner Central Benefits): off unless enabled (extra IAM actions)
+    benefits_period: float = 3600.0  # a funding pass at most this often
+    benefits_daily_budget: int = 2000  # Benefits reads per rolling 24 h (its own budget)
+    funding_expiry_window: float = 14 * 86400.0  # an allocation expiring within this: a reminder
 
     @property
     def hubspot_configured(self) -> bool:
@@ -110,8 +121,10 @@ ENV = {
     "deliver": "POLLER_DELIVER",
     "retention": "POLLER_RETENTION",
     "template_dir": "POLLER_TEMPLATE_DIR",
+    **SIGNAL_ENV,
 }
-DURATIONS = {"lookback", "sweep_period", "run_time_budget", "http_timeout", "settle_time", "retention"}
+DURATIONS = {"lookback", "sweep_period", "run_time_budget", "http_timeout", "settle_time", "retention",
+             *SIGNAL_DURATIONS}
 assert DURATIONS <= set(BOUNDS)
 SETTLE_MARGIN = 60.0  # seconds HubSpot may go on processing a request after the client's timeout
 TOKEN_FILE_ENV = "HUBSPOT_ACCESS_TOKEN_FILE"
@@ -121,6 +134,8 @@ LOG_FORMATS = ("text", "json")
 
 def _coerce(name: str, raw: Any, kinds: tuple[str, ...], priorities: tuple[str, ...]) -> Any:
     """Turn a raw value from env (text) or TOML (typed) into the setting's type, or fail naming the setting."""
+    if name in SIGNAL_ENV:
+        return coerce_signal(name, raw)
     if name in DURATIONS:
         return bounded_duration(raw, name)
     if name == "deliver":

@@ -24,6 +24,12 @@ BOUNDS = {
     "retention": (DAY, 3650 * DAY),
     "--every": (1.0, 7 * DAY),
     "--older-than": (0.0, 3650 * DAY),
+    # the 2026 signals (poller.config.signal_settings)
+    "invitation_reminder": (HOUR, 14 * DAY),
+    "action_required_after": (HOUR, 90 * DAY),
+    "action_required_every": (HOUR, 90 * DAY),
+    "benefits_period": (MINUTE, 7 * DAY),
+    "funding_expiry_window": (DAY, 365 * DAY),
 }
 TRUE, FALSE = ("true", "yes", "on", "1"), ("false", "no", "off", "0")
 LOOPBACK_NAMES = ("localhost",)

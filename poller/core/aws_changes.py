@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass
-
-from poller.core.events import make_event
+from poller.core.aws_context import AwsContext
 from poller.core.model import AwsView, Change, Event
 from poller.core.notes.describe import describe_people, describe_person, describe_spends
-from poller.core.rules import RuleConfig
 from poller.core.score import score_change
+from poller.core.signals import known_signals, signal_events
 
 # AwsView fields whose change is an opportunity_updated (the kinds below cover score, team and resources).
 UPDATED_FIELDS = (
@@ -22,25 +19,10 @@ UPDATED_FIELDS = (
     "target_close_date",
     "expected_spend",
     "contacts",
+    "software_revenue",  # AWS's deal terms (value, discount, term)
 )
 # New entries in these lists are resources_available; a product or solution dropping off is not news.
 RESOURCE_LISTS = ("products", "solutions", "program_categories")
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class AwsContext:
-    """What every AWS-derived event shares: whose it is, its key version and when we saw it."""
-
-    subject_id: str
-    deal_id: str | None
-    version: str  # f"aws{revision}": the per-opportunity count of stored AWS view changes
-    occurred_at: str
-    rules: RuleConfig
-
-    def event(self, kind: str, value: object, *, priority: str | None = None, changes: Iterable[Change] = (),
-              facts: Iterable[tuple[str, str | None]] = ()) -> Event:
-        return make_event(kind, self.subject_id, value=value, version=self.version, occurred_at=self.occurred_at,
-                          rules=self.rules, deal_id=self.deal_id, priority=priority, changes=changes, facts=facts)
 
 
 def _shown(view: AwsView, name: str) -> str | None:
@@ -49,6 +31,8 @@ def _shown(view: AwsView, name: str) -> str | None:
         return describe_spends(view.expected_spend)
     if name == "contacts":
         return describe_people(view.contacts)
+    if name == "software_revenue":
+        return view.software_revenue.describe() if view.software_revenue else None
     value: str | None = getattr(view, name)
     return value
 
@@ -68,11 +52,17 @@ def seller_event(old: AwsView, new: AwsView, ctx: AwsContext) -> Event | None:
     if not added:
         return None
     sellers = {t.casefold() for t in ctx.rules.seller_titles_high}
-    # DESIGN §3: an account-facing seller needs a call within a day; other AWS roles (PDM, PSM, …) can wait.
-    priority = "HIGH" if any((p.title or "").casefold() in sellers for p in added) else "MEDIUM"
+    signing = {t.casefold() for t in ctx.rules.signatory_titles}
+    signatories = [p for p in added if (p.title or "").casefold() in signing]
+    # DESIGN §3: an account-facing seller needs a call within a day; other AWS roles (PDM, PSM, …) can wait. A
+    # signatory signs AWS's deal terms: the deal waits on them, so that is HIGH too.
+    priority = "HIGH" if signatories or any((p.title or "").casefold() in sellers for p in added) else "MEDIUM"
+    terms = new.software_revenue.describe() if signatories and new.software_revenue else None
     return ctx.event("aws_seller_assigned", sorted(p.key for p in added), priority=priority,
                      changes=tuple(Change(field="aws_team_member", new=describe_person(p)) for p in added),
-                     facts=(("new_members", "; ".join(p.display_name for p in added)),))
+                     facts=(("new_members", "; ".join(p.display_name for p in added)),
+                            ("signatories", "; ".join(p.display_name for p in signatories) or None),
+                            ("deal_terms", terms)))
 
 
 def resources_event(old: AwsView, new: AwsView, ctx: AwsContext) -> Event | None:
@@ -103,7 +93,8 @@ def aws_events(old: AwsView | None, new: AwsView, ctx: AwsContext) -> list[Event
     A first view (old None) is compared with an empty one for what AWS did (score, team, resources); its plain
     fields are where the AWS view starts, not updates (DESIGN §10).
     """
+    old = known_signals(old, new)  # a view stored before the 2026 fields were read: they start from `new`
     before = old if old is not None else AwsView()
     found = (score_event(before, new, ctx), seller_event(before, new, ctx), resources_event(before, new, ctx),
              updated_event(old, new, ctx) if old is not None else None)
-    return [e for e in found if e is not None]
+    return [e for e in found if e is not None] + signal_events(before, new, ctx)

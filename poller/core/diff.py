@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from poller.core.aws_changes import AwsContext, aws_events
+from poller.core.aws_changes import aws_events
+from poller.core.aws_context import AwsContext
 from poller.core.events import make_event
 from poller.core.model import Change, Event, Snapshot
 from poller.core.review import canonical_review_status, review_kind

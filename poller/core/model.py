@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-import hashlib
-import json
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from poller.core.card import Card
-
 # The ten event kinds of DESIGN §3, in the order the design lists them.
+from poller.core.aws_values import Recommendation, SoftwareRevenue
+from poller.core.card import Card
+from poller.core.hashing import stable_hash as stable_hash
+
+# The ten event kinds of DESIGN §3, in the order the design lists them, then the signals AWS added in 2026.
 KINDS = (
     "new_opportunity",
     "opportunity_updated",
@@ -21,14 +22,15 @@ KINDS = (
     "aws_seller_assigned",
     "resources_available",
     "conflict_detected",
+    "quality_changed",
+    "recommendation_added",
+    "cosell_motion_changed",
+    "invitation_expiring",
+    "action_required_overdue",
+    "funding_decision",
+    "funding_expiring",
 )
 PRIORITIES = ("HIGH", "MEDIUM", "LOW")
-
-
-def stable_hash(value: Any) -> str:
-    """SHA-256 of canonical JSON: the same value always hashes the same, whatever the key order."""
-    text = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
-    return hashlib.sha256(text.encode()).hexdigest()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -97,6 +99,18 @@ class AwsView:
     solutions: tuple[str, ...] = ()
     program_categories: tuple[str, ...] = ()
     expected_spend: tuple[Spend, ...] = ()
+    # What AWS says since 2026 (botocore 1.44.8): deal quality, recommendations, co-sell motion, deal terms.
+    quality_score: int | None = None  # Insights.OpportunityQuality.Score, 0–100
+    quality_trend: str | None = None  # Insights.OpportunityQuality.Trend: Improving | Declining | No Change
+    recommendations: tuple[Recommendation, ...] = ()
+    cosell_motion: str | None = None
+    cosell_motion_reason: str | None = None
+    software_revenue: SoftwareRevenue | None = None
+    # Derived by core.settle from the view before (never read from the wire), so a flap does not ring twice:
+    quality_band: int | None = None  # the quality band in force, with hysteresis (0 = the lowest)
+    quality_decline_noted: bool = False  # a Declining trend was announced while in this band
+    seen_recommendations: tuple[str, ...] = ()  # keys of the recommendations already announced
+    signals_known: bool = False  # False: stored by a version that did not read the fields above
 
     @property
     def fingerprint(self) -> str:
@@ -126,6 +140,7 @@ class Snapshot:
     partner_products: tuple[str, ...] = ()
     partner_solutions: tuple[str, ...] = ()
     aws: AwsView | None = None  # None until AWS has a view (before submission)
+    review_since: str | None = None  # derived (core.settle): when this job first recorded the current review status
 
     @property
     def hash(self) -> str:
@@ -154,6 +169,9 @@ class Snapshot:
                 "solutions": tuple(aws.get("solutions") or ()),
                 "program_categories": tuple(aws.get("program_categories") or ()),
                 "expected_spend": tuple(Spend(**s) for s in aws.get("expected_spend") or ()),
+                "recommendations": tuple(Recommendation.from_dict(r) for r in aws.get("recommendations") or ()),
+                "software_revenue": SoftwareRevenue(**aws["software_revenue"]) if aws.get("software_revenue") else None,
+                "seen_recommendations": tuple(aws.get("seen_recommendations") or ()),
             }),
         })
 
@@ -179,6 +197,11 @@ class Invitation:
     expected_spend: tuple[Spend, ...] = ()
     sender_contacts: tuple[Person, ...] = ()
     invitation_message: str | None = None
+    # EnrichmentContext (GetEngagementInvitation): what AWS knows about the lead and how to reach it.
+    lead_readiness: str | None = None
+    outreach_channel: str | None = None
+    outreach_windows: tuple[str, ...] = ()  # "MONDAY 14:00–16:00 UTC"
+    eligible_programs: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -189,6 +212,8 @@ class Invitation:
             **data,
             "expected_spend": tuple(Spend(**s) for s in data.get("expected_spend") or ()),
             "sender_contacts": tuple(Person(**p) for p in data.get("sender_contacts") or ()),
+            "outreach_windows": tuple(data.get("outreach_windows") or ()),
+            "eligible_programs": tuple(data.get("eligible_programs") or ()),
         })
 
 

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 from poller.core.errors import IncompleteRecord, MalformedRecord
 from poller.core.model import AwsView, Invitation, Snapshot
+from poller.core.signals_wire import enrichment, quality, recommendations, software_revenue
 from poller.core.wire import date_text, items, obj, people, spend, strings, text, timestamp, unreadable
 
 
@@ -32,6 +34,7 @@ def aws_view_from(summary: Mapping[str, Any] | None, rid: str) -> AwsView | None
     life = obj(summary, "LifeCycle", rid)
     insights = obj(summary, "Insights", rid)
     related = obj(summary, "RelatedEntityIds", rid)
+    quality_score, quality_trend = quality(insights, rid)
     view = AwsView(
         origin=text(summary.get("Origin")),
         involvement_type=text(summary.get("InvolvementType")),
@@ -49,9 +52,15 @@ def aws_view_from(summary: Mapping[str, Any] | None, rid: str) -> AwsView | None
         solutions=strings(related, "Solutions", rid),
         program_categories=_program_categories(insights, rid),
         expected_spend=spend(obj(summary, "Project", rid), rid),
+        quality_score=quality_score,
+        quality_trend=quality_trend,
+        recommendations=recommendations(insights, rid),
+        cosell_motion=text(summary.get("CosellMotion")),
+        cosell_motion_reason=text(summary.get("CosellMotionReason")),
+        software_revenue=software_revenue(summary, rid),
     )
     # A body with only Catalog/RelatedOpportunityId is AWS saying "no view yet" (DESIGN §10).
-    return None if view == AwsView() else view
+    return None if view == AwsView() else replace(view, signals_known=True)
 
 
 def snapshot_from(opportunity: dict[str, Any], aws_summary: dict[str, Any] | None, *, catalog: str) -> Snapshot:
@@ -125,6 +134,7 @@ def invitation_from(summary: dict[str, Any], detail: dict[str, Any] | None, *, c
         expected_spend=spend(project, rid),
         sender_contacts=people(payload, "SenderContacts", rid),
         invitation_message=text(merged.get("InvitationMessage")),
+        **enrichment(merged, rid),
     )
 
 

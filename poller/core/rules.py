@@ -49,6 +49,15 @@ DEFAULT_PRIORITY = {
     "aws_seller_assigned": "HIGH",
     "resources_available": "LOW",
     "conflict_detected": "HIGH",
+    # The 2026 signals. quality_changed: this for a drop or a Declining trend, HIGH into the lowest band, LOW for a
+    # rise; recommendation_added: MEDIUM (at least) for a specialist; funding_decision: MEDIUM for a rejection.
+    "quality_changed": "MEDIUM",
+    "recommendation_added": "LOW",
+    "cosell_motion_changed": "MEDIUM",
+    "invitation_expiring": "HIGH",
+    "action_required_overdue": "HIGH",
+    "funding_decision": "HIGH",
+    "funding_expiring": "HIGH",
 }
 # Kinds missing here (engagement_score_changed) always take their due time from due_hours_by_priority.
 DEFAULT_DUE_HOURS = {
@@ -61,6 +70,13 @@ DEFAULT_DUE_HOURS = {
     "aws_seller_assigned": 24,
     "resources_available": 168,
     "conflict_detected": 12,
+    "quality_changed": 72,
+    "recommendation_added": 168,
+    "cosell_motion_changed": 72,
+    "invitation_expiring": 24,
+    "action_required_overdue": 24,
+    "funding_decision": 48,
+    "funding_expiring": 24,
 }
 DEFAULT_DUE_BY_PRIORITY = {"HIGH": 24, "MEDIUM": 72, "LOW": 168}
 # An invitation's task is due at least this long before the invitation expires (AWS referrals live 15 days).
@@ -88,6 +104,15 @@ class RuleConfig:
     # How notifications are worded: compiled templates, loaded at the edge (poller.templates). Not compared: rules
     # are equal by their values; the same templates loaded twice are two objects.
     templates: Templates | None = field(default=None, compare=False)
+    # The 2026 signals (README "What it notifies"): quality band edges (scores 0–100) and the points a score must go
+    # past an edge to change band; AWS team roles that sign the deal terms; reminder and escalation times.
+    quality_bands: tuple[int, ...] = (40, 70)
+    quality_hysteresis: float = 5
+    signatory_titles: tuple[str, ...] = ("Signatory",)
+    invitation_reminder_hours: float = 48
+    action_required_after_hours: float = 72
+    action_required_every_hours: float = 72
+    funding_expiry_hours: float = 14 * 24
 
     def __post_init__(self) -> None:
         # Coerce plain dicts/sets/lists given by callers, then fail early with a message naming the bad entry.
@@ -98,6 +123,9 @@ class RuleConfig:
         object.__setattr__(self, "muted_kinds", frozenset(self.muted_kinds))
         object.__setattr__(self, "seller_titles_high", tuple(self.seller_titles_high))
         object.__setattr__(self, "conflict_fields", frozenset(self.conflict_fields))
+        object.__setattr__(self, "quality_bands", tuple(self.quality_bands))
+        object.__setattr__(self, "signatory_titles", tuple(self.signatory_titles))
+        _check_signals(self)
         if self.conflict_fields - CONFLICT_FIELDS:
             raise ValueError(f"conflict_fields: unknown field(s) {sorted(self.conflict_fields - CONFLICT_FIELDS)}")
         for name in ("priority", "due_hours"):
@@ -146,3 +174,16 @@ class RuleConfig:
         # Invitations have no opportunity page yet; link to Partner Central's root instead.
         scheme, _, rest = self.partner_central_url.partition("://")
         return f"{scheme}://{rest.split('/', 1)[0]}/"
+
+
+def _check_signals(rules: RuleConfig) -> None:
+    """The 2026 signals' settings make sense: bands rise within 1–99, times are positive."""
+    bands = rules.quality_bands
+    if not bands or any(not 0 < b < 100 for b in bands) or list(bands) != sorted(set(bands)):
+        raise ValueError(f"quality_bands: expected rising scores between 1 and 99 (got {list(bands)})")
+    if not 0 <= rules.quality_hysteresis < 50:
+        raise ValueError("quality_hysteresis: expected 0 to 49 points")
+    hours = (rules.invitation_reminder_hours, rules.action_required_after_hours, rules.action_required_every_hours,
+             rules.funding_expiry_hours)
+    if any(h <= 0 for h in hours):
+        raise ValueError("reminder and escalation times must be positive")

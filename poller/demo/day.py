@@ -1,7 +1,8 @@
 """The demo's scripted day: what AWS, the sellers and RevOps change between the baseline and the next cycle.
 
 Every change goes through the simulators' Python API, as the real systems would change: review decisions move
-LastModifiedDate; AWS-side summary changes (score, team, insights, AWS stage) do not, so only the sweep sees them.
+LastModifiedDate; AWS-side summary changes (score, quality, recommendations, co-sell motion, team, insights, AWS
+stage) do not, so only the sweep sees them. One step is only time passing: an invitation nears its expiry.
 A deal created and submitted during the day is first seen by the next cycle, already Submitted.
 """
 
@@ -16,6 +17,7 @@ from poller.demo.sims import ShiftedClock, Simulators
 from poller.simulators.portfolio import (
     FORMER_OWNER,
     OWNERS,
+    QUALITY_TIP,
     PortfolioEntry,
     aws_summary_record,
     deal_id,
@@ -26,6 +28,8 @@ from poller.simulators.portfolio import (
 )
 
 NEW_CUSTOMER = "O'Neil & Sons"  # shown as written in the task subject: plain text, never "O&#x27;Neil &amp; Sons"
+SPECIALIST = {"Type": "SpecialistRecommendation", "Details": "Bring in an AWS SAP migration specialist",
+              "Attributes": {"Specialist": "Nia Okoro", "Email": "nia.okoro@amazon.com"}}
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -72,8 +76,8 @@ def approved_open(entry: PortfolioEntry) -> bool:
 
 
 def run_day(sims: Simulators, portfolio: list[PortfolioEntry], clock: ShiftedClock, *,
-            accepted_invitation: str) -> list[Step]:
-    """Apply the day's changes (covering all ten kinds, plus a deal whose owner left); returns what was done."""
+            accepted_invitation: str, pending_invitation: str) -> list[Step]:
+    """Apply the day's changes (the ten kinds and the 2026 signals, plus a deal whose owner left); returns them."""
     day = DayScript(sims, portfolio, clock, clock.now())
     pc, hub = sims.pc, sims.hubspot
 
@@ -101,6 +105,11 @@ def run_day(sims: Simulators, portfolio: list[PortfolioEntry], clock: ShiftedClo
            e.opportunity_id)
     pc.update_aws_summary(e.opportunity_id, {"LifeCycle": {
         "Stage": stage, "NextSteps": "AWS SA to run a well-architected review with the customer"}})
+
+    e = day.pick(lambda x: approved_open(x) and (x.quality or 0) >= 70, "a deal-quality drop")
+    day.at(150, "AWS", f"drops {e.opportunity_id}'s deal quality {e.quality} → 34, trend Declining",
+           "quality_changed", e.opportunity_id)
+    pc.update_aws_summary(e.opportunity_id, {"Insights": {"OpportunityQuality": {"Score": 34, "Trend": "Declining"}}})
 
     e = day.pick(lambda x: approved_open(x) and x.engagement_score != "High", "a score rise")
     day.at(180, "AWS", f"raises {e.opportunity_id}'s engagement score {e.engagement_score or '(none)'} → High",
@@ -148,6 +157,11 @@ def run_day(sims: Simulators, portfolio: list[PortfolioEntry], clock: ShiftedClo
            e.opportunity_id)
     pc.update_aws_summary(e.opportunity_id, {"OpportunityTeam": [*team, person("Priya", "Raman", "AWSSalesRep")]})
 
+    e = day.pick(approved_open, "a specialist recommendation")
+    day.at(390, "AWS", f"recommends bringing an AWS SAP migration specialist into {e.opportunity_id}",
+           "recommendation_added", e.opportunity_id)
+    pc.update_aws_summary(e.opportunity_id, {"Insights": {"Recommendations": [QUALITY_TIP, SPECIALIST]}})
+
     e = day.pick(approved_open, "new AWS resources")
     day.at(420, "AWS", f"recommends Amazon Bedrock, flags {e.opportunity_id} MAP Eligible, new next best actions",
            "resources_available", e.opportunity_id)
@@ -159,6 +173,12 @@ def run_day(sims: Simulators, portfolio: list[PortfolioEntry], clock: ShiftedClo
         "RelatedEntityIds": {"AwsProducts": ["AmazonS3", "AmazonBedrock"]},
         "Insights": {"NextBestActions": "Apply for MAP funding; run a Bedrock proof of concept",
                      "AwsProductsSpendInsightsBySource": {"AWS": spend}}})
+
+    e = day.pick(approved_open, "a co-sell motion change")
+    day.at(450, "AWS", f"hands {e.opportunity_id} to the partner: co-sell motion AWS Field-engaged → Partner-led",
+           "cosell_motion_changed", e.opportunity_id)
+    pc.update_aws_summary(e.opportunity_id, {"CosellMotion": "Partner-led",
+                                             "CosellMotionReason": "Partner has the customer relationship"})
 
     e = day.pick(approved_open, "a conflict")
     close = dt.date.fromisoformat(e.close_date)
@@ -176,4 +196,8 @@ def run_day(sims: Simulators, portfolio: list[PortfolioEntry], clock: ShiftedClo
     day.at(570, "AWS", f"updates next steps on {e.opportunity_id} (deal {e.deal_id}, owned by "
            f"{FORMER_OWNER[2]}): goes to the fallback owner", "opportunity_updated", e.opportunity_id)
     pc.update_aws_summary(e.opportunity_id, {"LifeCycle": {"NextSteps": "AWS to introduce the customer's new CTO"}})
+
+    # Nobody acts here: time passes. The referral seeded yesterday with 60 hours to live is still not accepted.
+    day.at(720, "(the clock)", f"referral {pending_invitation} is still not accepted, 48 hours before it expires",
+           "invitation_expiring", pending_invitation)
     return day.steps

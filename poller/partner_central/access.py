@@ -69,6 +69,26 @@ def check_partner_central(settings: Settings, client: Any = None) -> list[Check]
     return checks
 
 
+def check_benefits(settings: Settings, client: Any = None) -> list[Check]:
+    """With funding enabled: ListBenefitApplications and ListBenefitAllocations (MaxResults=1), each failure naming
+    the IAM action (GetBenefitApplication is granted with them in the README's policy)."""
+    from poller.partner_central.benefits import make_benefits_client
+
+    client = client or make_benefits_client(timeout=min(settings.http_timeout, 15.0))
+    checks = []
+    for operation, call in (("ListBenefitApplications", client.list_benefit_applications),
+                            ("ListBenefitAllocations", client.list_benefit_allocations)):
+        try:
+            call(Catalog=settings.catalog, MaxResults=1)
+        except Exception as exc:  # every failure becomes one FAIL line naming the permission
+            checks.append(Check(system="Partner Central Benefits", name=operation, ok=False,
+                                detail=_pc_failure(operation, exc)))
+            continue
+        checks.append(Check(system="Partner Central Benefits", name=operation, ok=True,
+                            detail=f"allowed (catalog {settings.catalog})"))
+    return checks
+
+
 def _aws_code(exc: Exception) -> str:
     response = getattr(exc, "response", None)
     return (response or {}).get("Error", {}).get("Code", "") if isinstance(response, dict) else ""

@@ -163,8 +163,11 @@ def item_name(item: Any) -> str:
 class AnswerCheck:
     """The `before-parse` handler: refuse a broken record, set aside broken listing items."""
 
-    def __init__(self, parse_timestamp: Any):
+    def __init__(self, parse_timestamp: Any, *, listings: dict[str, str] | None = None,
+                 reads: frozenset[str] | None = None):
         self.parse_timestamp = parse_timestamp
+        self.listings = LISTINGS if listings is None else listings  # another service's (Benefits) read operations
+        self.reads = READS if reads is None else reads
 
     def register(self, client: Any) -> None:
         client.meta.events.register(f"before-parse.{client.meta.service_model.service_id.hyphenize()}", self)
@@ -172,7 +175,7 @@ class AnswerCheck:
     def __call__(self, operation_model: OperationModel, response_dict: dict[str, Any],
                  customized_response_dict: dict[str, Any], **_: Any) -> None:
         operation = operation_model.name
-        if operation not in READS or response_dict.get("status_code", 500) >= 300:
+        if operation not in self.reads or response_dict.get("status_code", 500) >= 300:
             return  # error answers have their own parser
         raw = response_dict.get("body") or b"{}"
         try:
@@ -182,7 +185,7 @@ class AnswerCheck:
         if not isinstance(body, dict):
             raise UnreadableAnswer(f"the answer is {_kind(body)}, not an object")
         shape = operation_model.output_shape
-        listing = LISTINGS.get(operation)
+        listing = self.listings.get(operation)
         if listing is None:
             found = problem(body, shape, "", self.parse_timestamp) or _identity_problem(body, shape)
             if found:

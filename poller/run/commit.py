@@ -15,6 +15,7 @@ from poller.core.conflicts import detect_conflicts
 from poller.core.diff import diff
 from poller.core.model import Deal, Event, Snapshot
 from poller.core.plan import plan
+from poller.core.settle import settle
 from poller.core.timefmt import iso
 from poller.errors import BudgetExhausted, FatalError, PollerError, StopRequested
 from poller.run.context import Run
@@ -98,7 +99,9 @@ def derive_and_commit(run: Run, fetched: Sequence[Fetched], *, baseline: bool, s
     contexts: dict[str, Snapshot] = {}
     for item, read in zip(fetched, snapshots, strict=True):
         old = stored.get(read.opportunity_id)
-        new = carry_forward(old.snapshot if old else None, read)  # unknown is not a change (DESIGN §10)
+        before = old.snapshot if old else None
+        # Unknown is not a change (DESIGN §10); then the derived state flap safety and reminders rely on (core.settle).
+        new = settle(before, carry_forward(before, read), now, rules=app.rules)
         contexts[new.opportunity_id] = new
         revision = 0 if old is None else old.aws_revision + (old.snapshot.aws_fingerprint != new.aws_fingerprint)
         reconciled_after = None

@@ -1,4 +1,4 @@
-"""One cycle: lease → invitations → changed opportunities → refetch → deal re-check → sweep → deliver → run row."""
+"""One cycle: lease → invitations → opportunities → refetch → deal re-check → sweep → reminders → funding → send."""
 
 from __future__ import annotations
 
@@ -9,10 +9,12 @@ from typing import Any
 
 from poller.app import App
 from poller.errors import Deferred, FatalError
+from poller.run.benefits import poll_benefits
 from poller.run.context import Outcome, Run, Skipped, open_run
 from poller.run.deal_recheck import recheck_deals
 from poller.run.invitations import poll_invitations
 from poller.run.listing import poll_opportunities, refetch
+from poller.run.reminders import remind
 from poller.run.rereads import reread_requested
 from poller.run.sweep import sweep
 
@@ -70,6 +72,8 @@ def _phases(run: Run, *, deliver: bool, sweep_all: bool = False, targeted: bool 
         else:
             _bounded(run, lambda: poll_invitations(run))
             _bounded(run, lambda: read_partner_central(run, sweep_all=sweep_all))
+            _bounded(run, lambda: remind(run))  # on what this cycle stored; confirmed by one read each, so after it
+            _bounded(run, lambda: poll_benefits(run))  # funding, when enabled: its own period, cursor and budget
         if deliver and app.sinks:
             delivery = app.deliver()
             outcome.delivered, outcome.parked = delivery.delivered, delivery.parked

@@ -133,6 +133,8 @@ AWS_STAGE = {"Prospect": "Prospect", "Qualified": "Qualify", "Technical Validati
              "Business Validation": "Business Validation", "Committed": "Committed", "Launched": "Launched",
              "Closed Lost": "Closed Lost"}
 SCORES = ["Medium", "High", "Low", "Medium"]
+QUALITY = [72, 55, 38, 81, 64]  # deal-quality scores (0–100) AWS gives the seeded opportunities, in turn
+QUALITY_TIP = {"Type": "OpportunityQuality", "Details": "Add the customer's timeline and decision maker"}
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -150,6 +152,7 @@ class PortfolioEntry:
     review_status: str
     stage: str
     engagement_score: str | None
+    quality: int | None = None
 
     @property
     def open(self) -> bool:
@@ -190,12 +193,16 @@ def seed_portfolio(pc: Any, hubspot: Any | None, count: int, *, now: dt.datetime
         summary["LifeCycle"]["Stage"] = AWS_STAGE[stage]
         if score is None:
             summary["Insights"].pop("EngagementScore")
+        # What AWS says since 2026: a deal-quality score and its advice, and who drives the deal on AWS's side.
+        summary["Insights"].update(OpportunityQuality={"Score": QUALITY[n % len(QUALITY)], "Trend": "No Change"},
+                                   Recommendations=[QUALITY_TIP])
+        summary["CosellMotion"] = "AWS Field-engaged"
         pc.put_opportunity(record, summary)
         amount = record["Project"]["ExpectedCustomerSpend"][0]["Amount"]
         entry = PortfolioEntry(n=n, opportunity_id=opportunity_id(n), deal_id=deal_id(n), owner_id=owner_of(n),
                                title=record["Project"]["Title"], amount=amount, close_date=close,
                                customer=record["Customer"]["Account"]["CompanyName"], review_status=review,
-                               stage=stage, engagement_score=score)
+                               stage=stage, engagement_score=score, quality=QUALITY[n % len(QUALITY)])
         if hubspot is not None:
             hubspot.add_deal(entry.deal_id, dealname=entry.title, amount=amount, closedate=f"{close}T00:00:00Z",
                              hubspot_owner_id=entry.owner_id)
@@ -214,7 +221,8 @@ def referral_invitation(n: int, *, status: str = "PENDING", invited: dt.datetime
 
 
 def seed_invitations(pc: Any, *, now: dt.datetime) -> dict[str, str]:
-    """Two AWS referrals: one PENDING (the seller must answer), one ACCEPTED days ago. Returns {status: id}."""
-    pending = referral_invitation(1, invited=now - dt.timedelta(days=2))
+    """Two AWS referrals: one PENDING (the seller must answer; it expires in 60 hours), one ACCEPTED days ago.
+    Returns {status: id}."""
+    pending = referral_invitation(1, invited=now - dt.timedelta(days=15) + dt.timedelta(hours=60))
     accepted = referral_invitation(2, status="ACCEPTED", invited=now - dt.timedelta(days=6))
     return {"PENDING": pc.put_invitation(pending), "ACCEPTED": pc.put_invitation(accepted)}

@@ -22,6 +22,7 @@ from poller.store.records import Records
 from poller.store.rereads import Rereads
 from poller.store.rollups import Rollups
 from poller.store.runs import Runs
+from poller.store.signals import Benefits, Reminders
 
 
 class StateStore:
@@ -39,6 +40,8 @@ class StateStore:
         self.rereads = Rereads(db)
         self.digests = Digests(db)  # owners' preferences: decisions, holds, digests
         self.rollups = Rollups(db)  # what managers' roll-ups read
+        self.reminders = Reminders(db)
+        self.benefits = Benefits(db)
 
     @contextlib.contextmanager
     def atomic(self) -> Iterator[StateStore]:

@@ -6,6 +6,7 @@ from sqlite_utils import Database
 
 from poller.store.migrations import _statements, migrations
 from poller.store.schema_digest import PREFERENCES_DIGEST
+from poller.store.signal_schema import SIGNAL_TABLES
 
 
 @migrations()
@@ -30,4 +31,11 @@ def m010_sink_routes(db: Database) -> None:
 def m011_preferences_digest(db: Database) -> None:
     # Owners' preferences, digests and manager roll-ups: the outbox columns and states (see schema_digest.py).
     for statement in _statements(PREFERENCES_DIGEST):
+        db.execute(statement)
+
+
+@migrations()
+def m012_signals(db: Database) -> None:
+    # Funding (Partner Central Benefits): the applications and allocations last read, to find decisions and expiries.
+    for statement in _statements(SIGNAL_TABLES):  # not executescript (which commits first): one transaction
         db.execute(statement)

@@ -6,7 +6,7 @@ from poller.core.model import Event
 from poller.core.notes.parts import Html
 from poller.core.notes.wording import LABELS, Wording, clip
 
-ADDITIONS = ("aws_seller_assigned", "resources_available")  # kinds whose changes are new items, not old → new
+ADDITIONS = ("aws_seller_assigned", "resources_available", "recommendation_added")  # kinds whose changes are new items, not old → new
 # Every variable a template may use (the README's "Templates" section lists them with their meaning).
 FIELDS = ("kind", "event_key", "subject_id", "deal_id", "priority", "due_hours", "due_at", "occurred_at", "emoji",
           "headline", "label", "context", "steps", "details", "values", "changes", "facts", "link", "link_url")

@@ -110,9 +110,14 @@ def _submitted(s: Say) -> Words:
 
 def _seller(s: Say) -> Words:
     names = s.facts.get("new_members") or "an AWS team member"
-    return (f"AWS assigned {names}", f"{names} joined the AWS team on {s.label}.",
-            (f"Email {names} within {s.event.due_hours} hours to introduce yourself and propose a joint account call",
-             "Share the account plan and agree on the next customer meeting"))
+    steps: tuple[str, ...] = (
+        f"Email {names} within {s.event.due_hours} hours to introduce yourself and propose a joint account call",
+        "Share the account plan and agree on the next customer meeting")
+    if s.facts.get("signatories"):  # the AWS signatory signs the deal terms: the deal waits on them
+        terms = s.facts.get("deal_terms")
+        steps += (f"Send {s.facts['signatories']} the deal terms for signature"
+                  + (f" ({terms})" if terms else "") + " and agree the signing date",)
+    return f"AWS assigned {names}", f"{names} joined the AWS team on {s.label}.", steps
 
 
 def _resources(s: Say) -> Words:

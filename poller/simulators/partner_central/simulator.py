@@ -15,7 +15,7 @@ from poller.simulators.partner_central.faults import Faults
 from poller.simulators.partner_central.ops import ReadOperations
 from poller.simulators.partner_central.quota import ReadQuota
 from poller.simulators.partner_central.store import StoredInvitation, StoredOpportunity
-from poller.simulators.partner_central.validation import validate
+from poller.simulators.partner_central.validation import checked_params
 from poller.simulators.partner_central.wire import (
     CATALOGS,
     READ_OPERATIONS,
@@ -257,13 +257,7 @@ class PartnerCentralSimulator(Simulator):
                 raise ServiceError("UnknownOperationException", f"unknown target {target!r}")
             if operation in READ_OPERATIONS:
                 self._quota.admit()
-        try:
-            params = request.json()
-        except ValueError:
-            raise ServiceError("SerializationException", "the body is not JSON") from None
-        errors = validate(params, service_model().operation_model(operation).input_shape)
-        if errors:
-            raise validation_error(errors)
+        params = checked_params(request, service_model().operation_model(operation))
         if "Catalog" in params and params["Catalog"] not in CATALOGS:
             raise validation_error([{"FieldName": "Catalog", "Code": "INVALID_ENUM_VALUE",
                                      "Message": f"{params['Catalog']!r} is not one of {', '.join(CATALOGS)}"}])

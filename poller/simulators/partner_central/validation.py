@@ -6,9 +6,10 @@ import functools
 import re
 from typing import Any
 
-from botocore.model import Shape
+from botocore.model import OperationModel, Shape
 
-from poller.simulators.partner_central.wire import parse_request_time
+from poller.simulators.partner_central.wire import ServiceError, parse_request_time, validation_error
+from poller.simulators.server import Request
 
 # botocore checks required members, types and `min` on the client; it lets `max`, `pattern` and enums through
 # (reference §9), so those are what a wrong caller actually sends and what the server must answer.
@@ -21,6 +22,18 @@ def _compiled(pattern: str) -> re.Pattern[str] | None:
         return re.compile(pattern)
     except re.error:  # the two tag patterns use Java's \p{L}; Python `re` cannot check them, so skip
         return None
+
+
+def checked_params(request: Request, operation: OperationModel) -> dict[str, Any]:
+    """The request's JSON body, checked against the operation's input shape as the real service would."""
+    try:
+        params = request.json()
+    except ValueError:
+        raise ServiceError("SerializationException", "the body is not JSON") from None
+    errors = validate(params, operation.input_shape)
+    if errors:
+        raise validation_error(errors)
+    return params
 
 
 def validate(params: Any, of: Shape) -> list[Error]:

@@ -25,13 +25,13 @@ READ_OPERATIONS = frozenset({"GetOpportunity", "GetAwsOpportunitySummary", "List
 
 
 @functools.cache
-def service_model() -> ServiceModel:
+def service_model(service: str = SERVICE) -> ServiceModel:
     """botocore's own model, loaded once: the simulator validates and shapes against what the client was built from."""
-    return botocore.session.get_session().get_service_model(SERVICE)
+    return botocore.session.get_session().get_service_model(service)
 
 
-def shape(name: str) -> Shape:
-    return service_model().shape_for(name)
+def shape(name: str, service: str = SERVICE) -> Shape:
+    return service_model(service).shape_for(name)
 
 
 class ServiceError(Exception):
