@@ -21,7 +21,7 @@ from poller.delivery.routing import Deals, Owners, route_pending
 from poller.delivery.sink import BatchRefused, Sent, Sink, Verdict
 from poller.errors import DailyLimitReached, Deferred, FatalError, StopRequested, UnknownOutcome
 from poller.store.database import StateStore
-from poller.store.outbox import DEFAULT_SINK, OutboxRow, Part, State
+from poller.store.outbox import OutboxRow, Part, State
 
 log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 8  # sends of one row, task and note together (a clean delivery takes 2)
@@ -78,9 +78,8 @@ class Delivery:
             self.reconcile_unknown(sink)
             for _ in range(3):  # a row that ends `unknown` or re-routed is checked and, if need be, resent this run
                 parked = route_pending(store, sink, self.owners, self.deals, self.fallback_owner_id, self.clock)
-                # Owners' preferences shape what rings their own bell (the HubSpot task); a channel or topic
-                # follows its own route, so Slack and SNS get every event they take, at once.
-                if self.preferences is not None and self.preferences.configured and sink.name == DEFAULT_SINK:
+                # Owners' preferences shape what rings their own bell; a channel or topic follows its own route.
+                if self.preferences is not None and self.preferences.configured and sink.personal:
                     self._prefer(sink)
                 sent = sum(self.send_pending(sink, part) for part in sink.parts)
                 again = self.reconcile_unknown(sink) + store.outbox.awaiting_route(sink.name)

@@ -63,6 +63,7 @@ class Sink(Protocol):
     # Rows per send: as many as one request carries (HubSpot 100, SNS 10); 1 where each row is its own request (a
     # Slack webhook), so that a crash or a timeout leaves at most that one row uncertain.
     batch_size: int
+    personal: bool  # it rings the owner's own bell, so owners' preferences and digests shape what it gets
 
     def takes_owner(self, owner_id: str) -> bool:
         """Whether a row routed to this owner is for this sink (its route's owners); if not, the row is dropped."""

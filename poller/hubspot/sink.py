@@ -22,6 +22,7 @@ class HubSpotSink:
     label = "HubSpot"
     parts: tuple[Part, ...] = (Part.TASK, Part.NOTE)
     batch_size = 100  # inputs per batch create
+    personal = True  # the owner's task: preferences and digests apply
 
     def __init__(self, portal: HubSpotPortal, store: StateStore, *, settle_time: float):
         self.portal = portal

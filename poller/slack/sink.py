@@ -33,6 +33,7 @@ class SlackSink:
 
     parts: tuple[Part, ...] = (Part.TASK,)  # one message per row: its state is the row's task state
     batch_size = 1
+    personal = False  # a channel follows its own route
     settle_time = 0.0  # nothing to wait for: there is nothing to look up
 
     def __init__(self, config: SinkSettings, *, owners: Owners | None, deal_url: str | None, timeout: float,

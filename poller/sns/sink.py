@@ -49,6 +49,7 @@ class SnsSink:
 
     parts: tuple[Part, ...] = (Part.TASK,)  # one message per row: its state is the row's task state
     batch_size = 10  # PublishBatch's limit
+    personal = False  # a topic follows its own route
     settle_time = 0.0  # republished at once: inside a FIFO topic's 5-minute deduplication window
 
     def __init__(self, config: SinkSettings, client: Any, *, owners: Owners | None, deal_url: str | None,

@@ -60,10 +60,14 @@ def due_at(event: Event, context: Snapshot | Invitation | None, now: datetime, r
     return due
 
 
+def _is_invitation(event: Event, context: Snapshot | Invitation | None) -> bool:
+    """An invitation has no opportunity page (nor deal) until it is accepted."""
+    return isinstance(context, Invitation) or (event.deal_id is None and event.subject_id.startswith("engi-"))
+
+
 def _link(event: Event, context: Snapshot | Invitation | None, rules: RuleConfig) -> tuple[str, Html]:
     """(the URL, our paragraph linking to it)."""
-    if isinstance(context, Invitation) or (event.deal_id is None and event.subject_id.startswith("engi-")):
-        # An invitation has no opportunity page until it is accepted.
+    if _is_invitation(event, context):
         home = rules.partner_central_home
         return home, Html(f'<p><a href="{_e(home)}">Open Partner Central</a> and find invitation '
                           f"{_e(event.subject_id)} under Opportunities → Invitations.</p>")
@@ -73,8 +77,7 @@ def _link(event: Event, context: Snapshot | Invitation | None, rules: RuleConfig
 
 def _card(event: Event, context: Snapshot | Invitation | None, w: Wording, link_url: str, cap: int) -> Card:
     """The same words as plain text in parts, for sinks that lay out their own message (Slack, SNS)."""
-    invitation = isinstance(context, Invitation) or (event.deal_id is None and event.subject_id.startswith("engi-"))
-    text = (f"Open Partner Central (invitation {event.subject_id})" if invitation
+    text = (f"Open Partner Central (invitation {event.subject_id})" if _is_invitation(event, context)
             else f"Open opportunity {event.subject_id} in Partner Central")
     return Card(emoji=w.emoji, headline=w.headline, label=w.label, context=w.context, steps=w.steps,
                 details=w.details, values=value_lines(event, cap), link=link_url, link_text=text)
